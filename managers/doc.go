@@ -1,0 +1,48 @@
+// Package managers speaks Python's multiprocessing.managers protocol: a server that hosts Go
+// objects for unchanged CPython 2.7 and 3.6 to 3.13 BaseManager/SyncManager clients, and a Go
+// client for Python (or Go) manager servers.
+//
+// # Server
+//
+// A [Server] owns a table of shared objects, each created from a typeid registered in its
+// [Registry]. Python clients reach them through proxies:
+//
+//	reg := managers.NewRegistry()
+//	q := managers.NewQueue(0)
+//	reg.Register("get_queue", managers.Singleton(q)) // register('get_queue', callable=lambda: q)
+//	srv := &managers.Server{AuthKey: []byte("secret"), Registry: reg}
+//	go srv.ListenAndServe("tcp", "127.0.0.1:50000")
+//	...
+//	srv.Shutdown(ctx)
+//
+// and in Python:
+//
+//	class QueueManager(BaseManager): pass
+//	QueueManager.register('get_queue')
+//	m = QueueManager(address=('127.0.0.1', 50000), authkey=b'secret'); m.connect()
+//	m.get_queue().put('hello')
+//
+// Shared objects implement [Object] (or use [ObjectFunc], or [Reflect] to expose the exported
+// methods of any Go value under snake_case Python names). They must be safe for concurrent use:
+// like CPython, the server does not serialise calls to one object.
+//
+// # Wire protocol
+//
+// Every connection is authenticated (package connection) and carries pickled tuples. A one-shot
+// connection carries one request (None, funcname, args, kwds) naming a public function (dummy,
+// create, incref, decref, get_methods, debug_info, number_of_objects, shutdown) and one reply; the
+// request (None, 'accept_connection', (name,), {}) turns a connection into a method-call channel
+// carrying (ident, methodname, args, kwds) requests. Replies are ('#RETURN', value),
+// ('#ERROR', exception), ('#TRACEBACK', text), ('#PROXY', (exposed, token)) and
+// ('#UNSERIALIZABLE', text). The server answers each connection in the dialect of its first
+// request: protocol 2 with Python 2 names for a Python 2 client, protocol 3 for 3.6/3.7, 4 (or 5)
+// for 3.8+. See https://docs.python.org/3/library/multiprocessing.html#managers and
+// PROTOCOL.md section 4 in the project's spec.
+//
+// # Reference counts
+//
+// The server keeps CPython 3.x's reference counts: create leaves an object at 1, incref and
+// decref count proxies, an object is forgotten when its count reaches 0. A proxy passed back to
+// the server as an argument becomes a [*Ref], a live reference that keeps its referent reachable
+// (as CPython's id_to_local_proxy_obj table does) while it is stored in another object.
+package managers
