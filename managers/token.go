@@ -108,7 +108,7 @@ func asStr(v any) (string, bool) {
 type RebuildProxy struct {
 	Func       pickle.Global
 	Token      Token
-	Serializer string      // "pickle" when empty
+	Serializer string       // "pickle" when empty
 	Kwargs     *pickle.Dict // {} when nil
 }
 
