@@ -150,9 +150,9 @@ func tzValue(tz any) (any, error) {
 // packed state (and the tzinfo). The fold bit is always written into the
 // state, which is what CPython writes at protocol 4 and above.
 type DateTime struct {
-	Year, Month, Day                       int
+	Year, Month, Day                        int
 	Hour, Minute, Second, Microsecond, Fold int
-	TZInfo                                 any
+	TZInfo                                  any
 }
 
 // MarshalPickle implements [Marshaler].
@@ -323,7 +323,7 @@ func (d Date) Time() time.Time {
 // state, as CPython does; the fold bit is always written into the state.
 type Time struct {
 	Hour, Minute, Second, Microsecond, Fold int
-	TZInfo                                 any
+	TZInfo                                  any
 }
 
 // MarshalPickle implements [Marshaler].
