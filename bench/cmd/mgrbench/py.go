@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mpgo/mpgo/bench/internal/loadgen"
+)
+
+// runPy runs the Python client sections: put/get with real proxies from 1, 2,
+// 4 processes, and connect()+m.Queue() time.
+func runPy(ctx context.Context, o *options, srvs []*server, scriptDir string, rep *report) {
+	py, err := findPython(o.pyClient)
+	if err != nil {
+		rep.Errors = append(rep.Errors, "python clients: "+err.Error())
+		return
+	}
+	script := filepath.Join(scriptDir, "py_client.py")
+	for _, s := range srvs {
+		if s.echo {
+			continue
+		}
+		if o.sections["py"] {
+			for _, n := range o.pyProcs {
+				if ctx.Err() != nil {
+					return
+				}
+				ops, h, err := pyOps(ctx, py, script, s, n, o.pyDur)
+				if err != nil {
+					msg := fmt.Sprintf("py %s %d procs: %v", s.name, n, err)
+					fmt.Println(msg)
+					rep.Errors = append(rep.Errors, msg)
+					continue
+				}
+				if rep.Py[s.name] == nil {
+					rep.Py[s.name] = map[string]*cellAgg{}
+				}
+				a := &cellAgg{}
+				a.add(ops, h.Quantile(0.5), h.Quantile(0.99))
+				rep.Py[s.name][strconv.Itoa(n)] = a
+				fmt.Printf("  py %-12s %d procs %10.0f ops/s  p50 %8s  p99 %8s\n", s.name, n, ops,
+					fmtDur(h.Quantile(0.5)), fmtDur(h.Quantile(0.99)))
+			}
+		}
+		if o.sections["connect"] {
+			ms, err := pyConnect(ctx, py, script, s, o.connectN)
+			if err != nil {
+				msg := fmt.Sprintf("connect %s: %v", s.name, err)
+				fmt.Println(msg)
+				rep.Errors = append(rep.Errors, msg)
+				continue
+			}
+			rep.ConnectMS[s.name] = ms
+			fmt.Printf("  connect %-12s median %.2f ms\n", s.name, ms)
+		}
+	}
+}
+
+// pyProc is one running py_client.py.
+type pyProc struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	out    *bufio.Reader
+	stderr bytes.Buffer
+}
+
+func startPy(py, script string, s *server, args ...string) (*pyProc, error) {
+	all := append([]string{script, "--address", s.addr, "--authkey-hex", hex.EncodeToString(s.key)}, args...)
+	p := &pyProc{cmd: exec.Command(py, all...)}
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p.cmd.Stderr = &p.stderr
+	var err error
+	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	p.out = bufio.NewReaderSize(out, 1<<20)
+	if err := p.cmd.Start(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *pyProc) kill() {
+	if p.cmd.Process != nil {
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		p.cmd.Wait()
+	}
+}
+
+// readLine reads one stdout line within timeout.
+func (p *pyProc) readLine(timeout time.Duration) (string, error) {
+	type res struct {
+		s   string
+		err error
+	}
+	c := make(chan res, 1)
+	go func() {
+		s, err := p.out.ReadString('\n')
+		c <- res{s, err}
+	}()
+	select {
+	case r := <-c:
+		if r.err != nil {
+			return "", fmt.Errorf("%v (stderr: %s)", r.err, strings.TrimSpace(p.stderr.String()))
+		}
+		return strings.TrimSpace(r.s), nil
+	case <-time.After(timeout):
+		p.kill()
+		return "", fmt.Errorf("timed out after %v (stderr: %s)", timeout, strings.TrimSpace(p.stderr.String()))
+	}
+}
+
+func pyOps(ctx context.Context, py, script string, s *server, n int, dur time.Duration) (float64, *loadgen.Histogram, error) {
+	procs := make([]*pyProc, 0, n)
+	defer func() {
+		for _, p := range procs {
+			p.kill()
+		}
+	}()
+	for range n {
+		p, err := startPy(py, script, s, "--mode", "ops", "--duration", fmt.Sprint(dur.Seconds()))
+		if err != nil {
+			return 0, nil, err
+		}
+		procs = append(procs, p)
+	}
+	for _, p := range procs {
+		l, err := p.readLine(60 * time.Second)
+		if err != nil {
+			return 0, nil, err
+		}
+		if l != "READY" {
+			return 0, nil, fmt.Errorf("unexpected %q", l)
+		}
+	}
+	for _, p := range procs {
+		io.WriteString(p.stdin, "GO\n")
+	}
+	var h loadgen.Histogram
+	var ops int
+	for _, p := range procs {
+		l, err := p.readLine(dur + 60*time.Second)
+		if err != nil {
+			return 0, nil, err
+		}
+		var r struct {
+			Ops   int     `json:"ops"`
+			LatUS []int64 `json:"lat_us"`
+		}
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			return 0, nil, fmt.Errorf("bad output %.200q: %v", l, err)
+		}
+		ops += r.Ops
+		for _, v := range r.LatUS {
+			h.Record(time.Duration(v) * time.Microsecond)
+		}
+	}
+	return float64(ops) / dur.Seconds(), &h, nil
+}
+
+func pyConnect(ctx context.Context, py, script string, s *server, n int) (float64, error) {
+	p, err := startPy(py, script, s, "--mode", "connect", "--n", strconv.Itoa(n))
+	if err != nil {
+		return 0, err
+	}
+	defer p.kill()
+	l, err := p.readLine(time.Duration(n)*2*time.Second + 30*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	var r struct {
+		MS []float64 `json:"connect_ms"`
+	}
+	if err := json.Unmarshal([]byte(l), &r); err != nil {
+		return 0, fmt.Errorf("bad output %.200q: %v", l, err)
+	}
+	return median(r.MS), nil
+}
