@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"runtime"
 	"time"
 
@@ -19,13 +22,42 @@ type idleResult struct {
 	HeldCallUS   float64 `json:"held_call_us"`
 	Answered     bool    `json:"answered"`
 	SetupSeconds float64 `json:"setup_seconds"`
+	// From the mpgo_pprof build's /debug/vars (after a forced GC), when -pprof is set.
+	HeapInuseBefore  uint64  `json:"heap_inuse_before,omitempty"`
+	HeapInuseAfter   uint64  `json:"heap_inuse_after,omitempty"`
+	StackInuseBefore uint64  `json:"stack_inuse_before,omitempty"`
+	StackInuseAfter  uint64  `json:"stack_inuse_after,omitempty"`
+	GoKiBPerConn     float64 `json:"go_kib_per_conn,omitempty"`
+}
+
+type memStats struct {
+	HeapInuse, StackInuse, Sys uint64
+}
+
+// goMem reads runtime.MemStats from an mpgo_pprof build after forcing a GC.
+func goMem(addr string) (*memStats, error) {
+	cl := &http.Client{Timeout: 10 * time.Second}
+	if resp, err := cl.Get("http://" + addr + "/debug/pprof/heap?gc=1&debug=1"); err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	resp, err := cl.Get("http://" + addr + "/debug/vars")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var v struct{ Memstats memStats }
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		return nil, err
+	}
+	return &v.Memstats, nil
 }
 
 // runIdle opens n authenticated method-call connections (handshake +
 // accept_connection) to s, measures the server's RSS growth per connection,
 // and checks that the server still answers a new one-shot request and a
 // method call on one of the held connections.
-func runIdle(ctx context.Context, s *server, n int) (*idleResult, error) {
+func runIdle(ctx context.Context, s *server, n int, pprofAddr string) (*idleResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	r := &idleResult{Conns: n}
@@ -39,6 +71,10 @@ func runIdle(ctx context.Context, s *server, n int) (*idleResult, error) {
 		for _, c := range warm {
 			c.Close()
 		}
+	}
+	var m0 *memStats
+	if pprofAddr != "" {
+		m0, _ = goMem(pprofAddr)
 	}
 	if r.RSSBeforeKiB, err = vmRSS(s.pid()); err != nil {
 		return nil, err
@@ -63,6 +99,13 @@ func runIdle(ctx context.Context, s *server, n int) (*idleResult, error) {
 		return nil, err
 	}
 	r.KiBPerConn = float64(r.RSSAfterKiB-r.RSSBeforeKiB) / float64(n)
+	if m0 != nil {
+		if m1, err := goMem(pprofAddr); err == nil {
+			r.HeapInuseBefore, r.HeapInuseAfter = m0.HeapInuse, m1.HeapInuse
+			r.StackInuseBefore, r.StackInuseAfter = m0.StackInuse, m1.StackInuse
+			r.GoKiBPerConn = (float64(m1.HeapInuse+m1.StackInuse) - float64(m0.HeapInuse+m0.StackInuse)) / 1024 / float64(n)
+		}
+	}
 
 	t1 := time.Now()
 	if _, err := loadgen.OneShot(ctx, s.addr, s.key, "dummy"); err != nil {

@@ -277,7 +277,7 @@ func run(ctx context.Context, o *options) error {
 	if o.sections["idle"] && o.idle > 0 {
 		for _, s := range srvs {
 			if s.name == "mpgo" {
-				r, err := runIdle(ctx, s, o.idle)
+				r, err := runIdle(ctx, s, o.idle, o.pprof)
 				if err != nil {
 					msg := fmt.Sprintf("idle: %v", err)
 					fmt.Println(msg)
@@ -419,6 +419,11 @@ func printReport(o *options, srvs []*server, rep *report) {
 		fmt.Printf("\n== idle connections against mpgo\n")
 		fmt.Printf("held %d authenticated method-call connections; server RSS %d -> %d KiB: %.1f KiB/connection\n",
 			r.Conns, r.RSSBeforeKiB, r.RSSAfterKiB, r.KiBPerConn)
+		if r.GoKiBPerConn != 0 {
+			fmt.Printf("Go heap+stack in use %d -> %d KiB: %.1f KiB/connection (stacks %d -> %d KiB)\n",
+				(r.HeapInuseBefore+r.StackInuseBefore)>>10, (r.HeapInuseAfter+r.StackInuseAfter)>>10, r.GoKiBPerConn,
+				r.StackInuseBefore>>10, r.StackInuseAfter>>10)
+		}
 		fmt.Printf("while held: one-shot dummy %s, call on a held connection %s (ok=%v)\n",
 			fmtUS(r.DummyUS), fmtUS(r.HeldCallUS), r.Answered)
 	}
