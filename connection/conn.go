@@ -1,0 +1,538 @@
+package connection
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/mpgo/mpgo/wire"
+)
+
+// ErrClosed is returned by operations on a closed [Conn] or [Listener]. It
+// wraps [net.ErrClosed], so errors.Is(err, net.ErrClosed) holds too.
+var ErrClosed = fmt.Errorf("connection: closed: %w", net.ErrClosed)
+
+// ErrBroken is returned (wrapped, with the cause) once a read or write was
+// interrupted inside a frame (a deadline, a cancelled context, a frame cut
+// short): the stream is out of step with the peer, so the connection has
+// been closed. The protocol has no request IDs to resynchronise on.
+var ErrBroken = errors.New("connection: stream broken inside a frame")
+
+// BufferTooShortError is returned by [Conn.RecvBytesInto] when the frame does
+// not fit the buffer, like Python's multiprocessing.BufferTooShort: the
+// frame has been consumed and Payload holds all of it.
+type BufferTooShortError struct {
+	Payload []byte
+}
+
+func (e *BufferTooShortError) Error() string {
+	return fmt.Sprintf("connection: buffer too short for a %d-byte message", len(e.Payload))
+}
+
+// readBufSize is the size of a Conn's read buffer.
+const readBufSize = 32 << 10
+
+// smallFrame is the largest frame copied into the write buffer; larger ones
+// go out with writev (header and payload in one syscall) on sockets.
+const smallFrame = 64 << 10
+
+// keepWriteBuf is the largest write buffer kept between sends.
+const keepWriteBuf = 1 << 20
+
+// aLongTimeAgo is a deadline in the past, used to interrupt blocked calls.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// Conn is an authenticated multiprocessing.connection Connection over a
+// socket: Send/Recv exchange pickled objects, SendBytes/RecvBytes raw
+// messages, one frame each.
+//
+// Like a Python Connection, a Conn is meant for one user: one goroutine may
+// send while another receives, but concurrent sends (or concurrent
+// receives) are serialised by a lock and interleave whole frames only.
+// Close, the deadline setters and the address methods are safe to call from
+// any goroutine.
+//
+// Conn also implements [net.Conn] so that it plugs into code written for
+// one: Write sends p as one frame (send_bytes) and Read returns the payload
+// bytes of successive frames as a byte stream.
+type Conn struct {
+	nc  net.Conn
+	cfg *config
+
+	rmu  sync.Mutex
+	br   *bufio.Reader
+	fr   *wire.Reader
+	rerr error  // sticky read error
+	left []byte // unread part of a frame for Read
+
+	wmu  sync.Mutex
+	wbuf []byte
+	werr error // sticky write error
+
+	dmu      sync.Mutex
+	rdl, wdl time.Time // the user's deadlines
+
+	peerProto atomic.Int32 // pickle protocol of the last pickle received, 0 = none yet
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// quickAckReader re-arms TCP_QUICKACK after every read from the socket.
+type quickAckReader struct {
+	nc net.Conn
+	rc syscall.RawConn
+}
+
+func (q *quickAckReader) Read(p []byte) (int, error) {
+	n, err := q.nc.Read(p)
+	if n > 0 {
+		setQuickAck(q.rc)
+	}
+	return n, err
+}
+
+func newConn(nc net.Conn, cfg *config, accepted bool) *Conn {
+	c := &Conn{nc: nc, cfg: cfg}
+	var r io.Reader = nc
+	if accepted && quickAckSupported && !cfg.DisableQuickAck {
+		if tc, ok := nc.(*net.TCPConn); ok {
+			if rc, err := tc.SyscallConn(); err == nil {
+				setQuickAck(rc)
+				r = &quickAckReader{nc: nc, rc: rc}
+			}
+		}
+	}
+	c.br = bufio.NewReaderSize(r, readBufSize)
+	c.fr = wire.NewReader(c.br)
+	return c
+}
+
+// handshakeRW reads through the Conn's buffer and writes to the socket.
+type handshakeRW struct {
+	io.Reader
+	io.Writer
+}
+
+// handshake runs the server or client handshake under the handshake timeout
+// and ctx.
+func (c *Conn) handshake(ctx context.Context, server bool) error {
+	if c.cfg.AuthKey == nil {
+		return nil
+	}
+	if c.cfg.handshakeTimeout > 0 {
+		_ = c.nc.SetDeadline(time.Now().Add(c.cfg.handshakeTimeout))
+	}
+	stop := c.watch(ctx, true, true)
+	rw := handshakeRW{c.br, c.nc}
+	var err error
+	if server {
+		err = ServerHandshake(rw, c.cfg.AuthKey)
+	} else {
+		err = ClientHandshake(rw, c.cfg.AuthKey)
+	}
+	if cerr := stop(); cerr != nil && err != nil {
+		err = fmt.Errorf("%w: %w", ErrAuthFailed, cerr)
+	}
+	_ = c.nc.SetDeadline(time.Time{})
+	return err
+}
+
+// watch arranges for ctx's cancellation to interrupt the reads (and/or
+// writes) in progress by moving the deadline into the past. The returned
+// function undoes it, restores the user's deadlines if ctx fired, and then
+// returns ctx's error (nil if ctx did not end the call).
+func (c *Conn) watch(ctx context.Context, read, write bool) func() error {
+	if ctx == nil || ctx.Done() == nil {
+		return func() error { return nil }
+	}
+	if ctx.Err() != nil {
+		// Already over: make the call fail at once.
+		c.interrupt(read, write)
+		return func() error {
+			c.restoreDeadlines(read, write)
+			return ctx.Err()
+		}
+	}
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		c.interrupt(read, write)
+		close(fired)
+	})
+	return func() error {
+		if stop() {
+			return nil
+		}
+		<-fired
+		c.restoreDeadlines(read, write)
+		return ctx.Err()
+	}
+}
+
+func (c *Conn) interrupt(read, write bool) {
+	switch {
+	case read && write:
+		_ = c.nc.SetDeadline(aLongTimeAgo)
+	case read:
+		_ = c.nc.SetReadDeadline(aLongTimeAgo)
+	case write:
+		_ = c.nc.SetWriteDeadline(aLongTimeAgo)
+	}
+}
+
+func (c *Conn) restoreDeadlines(read, write bool) {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	if read {
+		_ = c.nc.SetReadDeadline(c.rdl)
+	}
+	if write {
+		_ = c.nc.SetWriteDeadline(c.wdl)
+	}
+}
+
+// ctxErr prefers ctx's error over the timeout it caused.
+func ctxErr(err, cerr error) error {
+	if err != nil && cerr != nil {
+		if errors.Is(err, ErrBroken) {
+			return fmt.Errorf("%w: %w", ErrBroken, cerr)
+		}
+		return cerr
+	}
+	return err
+}
+
+// readFailed classifies a read error (with rmu held): a clean end of stream
+// or a timeout between frames leaves the connection usable; anything inside
+// a frame breaks it.
+func (c *Conn) readFailed(err error) error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	if !c.fr.InFrame() {
+		return err
+	}
+	if errors.Is(err, wire.ErrFrameTooLarge) {
+		// Like CPython's recv_bytes(maxlength): the payload stays unread and
+		// the connection can no longer be read (it can still be written).
+		c.rerr = err
+		return err
+	}
+	c.rerr = fmt.Errorf("%w: %w", ErrBroken, err)
+	_ = c.Close()
+	return c.rerr
+}
+
+// writeFailed classifies a write error (with wmu held): nothing written
+// leaves the connection usable, a partial frame breaks it.
+func (c *Conn) writeFailed(err error, partial bool) error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	if !partial {
+		return err
+	}
+	c.werr = fmt.Errorf("%w: %w", ErrBroken, err)
+	_ = c.Close()
+	return c.werr
+}
+
+// readPrecheck returns the error that stops any read, with rmu held.
+func (c *Conn) readPrecheck() error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	return c.rerr
+}
+
+// ReadFrame reads the next frame and returns its payload without copying.
+// The slice is only valid until the next read on c (ReadFrame, Recv,
+// RecvBytes, Poll, ...). It is the zero-allocation path for callers that
+// decode frames themselves.
+func (c *Conn) ReadFrame() ([]byte, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if err := c.readPrecheck(); err != nil {
+		return nil, err
+	}
+	c.left = nil
+	c.fr.SetMaxFrameSize(c.cfg.MaxFrameSize)
+	p, err := c.fr.ReadFrame()
+	if err != nil {
+		return nil, c.readFailed(err)
+	}
+	return p, nil
+}
+
+// ReadFrameContext is [Conn.ReadFrame] interrupted when ctx ends (an
+// interruption inside a frame breaks the connection).
+func (c *Conn) ReadFrameContext(ctx context.Context) ([]byte, error) {
+	stop := c.watch(ctx, true, false)
+	p, err := c.ReadFrame()
+	return p, ctxErr(err, stop())
+}
+
+// RecvBytes reads one frame and returns its payload, which the caller owns
+// (Python's recv_bytes). max > 0 limits the length: a longer frame returns
+// an error wrapping [wire.ErrFrameTooLarge], its payload stays unread and
+// c can no longer be read, as in CPython. max <= 0 applies only
+// [Config.MaxFrameSize].
+func (c *Conn) RecvBytes(max int) ([]byte, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if err := c.readPrecheck(); err != nil {
+		return nil, err
+	}
+	c.left = nil
+	limit := c.cfg.MaxFrameSize
+	if max > 0 && (limit == 0 || max < limit) {
+		limit = max
+	}
+	c.fr.SetMaxFrameSize(limit)
+	n, err := c.fr.ReadHeader()
+	if err != nil {
+		return nil, c.readFailed(err)
+	}
+	p, err := c.fr.ReadPayload(make([]byte, 0, min(n, 1<<20)))
+	if err != nil {
+		return nil, c.readFailed(err)
+	}
+	return p, nil
+}
+
+// RecvBytesInto reads one frame into buf and returns its length (Python's
+// recv_bytes_into; pass buf[off:] for an offset). If the frame does not fit,
+// it is consumed anyway and a *[BufferTooShortError] carrying the whole
+// payload is returned.
+func (c *Conn) RecvBytesInto(buf []byte) (int, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if err := c.readPrecheck(); err != nil {
+		return 0, err
+	}
+	c.left = nil
+	c.fr.SetMaxFrameSize(c.cfg.MaxFrameSize)
+	n, err := c.fr.ReadHeader()
+	if err != nil {
+		return 0, c.readFailed(err)
+	}
+	if n <= len(buf) {
+		if _, err := c.fr.ReadPayload(buf[:n]); err != nil {
+			return 0, c.readFailed(err)
+		}
+		return n, nil
+	}
+	p, err := c.fr.ReadPayload(nil)
+	if err != nil {
+		return 0, c.readFailed(err)
+	}
+	return 0, &BufferTooShortError{Payload: p}
+}
+
+// WriteFrame sends p as one frame with a single write (a copy into the
+// connection's buffer for small frames, one writev for large ones on TCP and
+// Unix sockets). It does not retain p.
+func (c *Conn) WriteFrame(p []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.writeFrame(p)
+}
+
+// WriteFrameContext is [Conn.WriteFrame] interrupted when ctx ends.
+func (c *Conn) WriteFrameContext(ctx context.Context, p []byte) error {
+	stop := c.watch(ctx, false, true)
+	err := c.WriteFrame(p)
+	return ctxErr(err, stop())
+}
+
+// SendBytes sends p as one message (Python's send_bytes).
+func (c *Conn) SendBytes(p []byte) error { return c.WriteFrame(p) }
+
+func (c *Conn) writeFrame(p []byte) error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	if c.werr != nil {
+		return c.werr
+	}
+	if len(p) > smallFrame {
+		switch c.nc.(type) {
+		case *net.TCPConn, *net.UnixConn:
+			var hdr [wire.ExtHeaderLen]byte
+			bufs := net.Buffers{wire.AppendHeader(hdr[:0], len(p)), p}
+			n, err := bufs.WriteTo(c.nc)
+			if err != nil {
+				return c.writeFailed(err, n > 0)
+			}
+			return nil
+		}
+	}
+	c.wbuf = wire.AppendFrame(c.wbuf[:0], p)
+	return c.flush(c.wbuf)
+}
+
+// flush writes one complete frame b (which may alias c.wbuf).
+func (c *Conn) flush(b []byte) error {
+	n, err := c.nc.Write(b)
+	if cap(c.wbuf) > keepWriteBuf {
+		c.wbuf = nil
+	}
+	if err != nil {
+		return c.writeFailed(err, n > 0 && n < len(b))
+	}
+	return nil
+}
+
+// Read implements [net.Conn]: it returns payload bytes of successive frames
+// as one byte stream (empty frames are skipped).
+func (c *Conn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	for len(c.left) == 0 {
+		if err := c.readPrecheck(); err != nil {
+			return 0, err
+		}
+		c.fr.SetMaxFrameSize(c.cfg.MaxFrameSize)
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			return 0, c.readFailed(err)
+		}
+		c.left = f
+	}
+	n := copy(p, c.left)
+	c.left = c.left[n:]
+	return n, nil
+}
+
+// Write implements [net.Conn]: it sends p as one frame.
+func (c *Conn) Write(p []byte) (int, error) {
+	if err := c.WriteFrame(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Poll reports whether there is something to read: a frame (or part of
+// one), or the end of the stream (Python's poll). timeout 0 checks without
+// waiting; a negative timeout waits forever (Python's poll(None)). It does
+// not check that a whole frame has arrived.
+func (c *Conn) Poll(timeout time.Duration) (bool, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if err := c.readPrecheck(); err != nil {
+		return false, err
+	}
+	if len(c.left) > 0 || c.br.Buffered() > 0 {
+		return true, nil
+	}
+	if timeout == 0 {
+		if sc, ok := c.nc.(syscall.Conn); ok {
+			if ready, ok := peekNow(sc); ok {
+				return ready, nil
+			}
+		}
+		timeout = time.Millisecond
+	}
+	var d time.Time
+	if timeout > 0 {
+		d = time.Now().Add(timeout)
+	}
+	_ = c.nc.SetReadDeadline(d)
+	ready := c.peek()
+	c.restoreDeadlines(true, false)
+	if c.closed.Load() {
+		return false, ErrClosed
+	}
+	return ready, nil
+}
+
+// peek blocks until the buffer holds data, the stream ends or fails, or the
+// read deadline passes (false). rmu must be held.
+func (c *Conn) peek() bool {
+	_, err := c.br.Peek(1)
+	if err == nil {
+		return true
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return false
+	}
+	return true // EOF or an error: the next read reports it
+}
+
+// PollContext is [Conn.Poll] with no timeout, ended early by ctx.
+func (c *Conn) PollContext(ctx context.Context) (bool, error) {
+	stop := c.watch(ctx, true, false)
+	ok, err := c.Poll(-1)
+	if cerr := stop(); cerr != nil && !ok {
+		return false, cerr
+	}
+	return ok, err
+}
+
+// Close closes the connection. Blocked reads and writes return [ErrClosed].
+func (c *Conn) Close() error {
+	c.closeOnce.Do(func() {
+		c.closed.Store(true)
+		c.closeErr = c.nc.Close()
+	})
+	return c.closeErr
+}
+
+// Closed reports whether Close was called (or the connection was closed
+// because a frame was interrupted).
+func (c *Conn) Closed() bool { return c.closed.Load() }
+
+// LocalAddr returns the local network address.
+func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+
+// RemoteAddr returns the peer's network address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// SetDeadline sets the read and write deadlines, as [net.Conn] does. A
+// deadline that expires between frames leaves the connection usable; one
+// that expires inside a frame breaks it ([ErrBroken]).
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	c.rdl, c.wdl = t, t
+	return c.nc.SetDeadline(t)
+}
+
+// SetReadDeadline sets the read deadline (see [Conn.SetDeadline]).
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	c.rdl = t
+	return c.nc.SetReadDeadline(t)
+}
+
+// SetWriteDeadline sets the write deadline (see [Conn.SetDeadline]).
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	c.wdl = t
+	return c.nc.SetWriteDeadline(t)
+}
+
+// NetConn returns the underlying connection. Bytes already buffered by c
+// are not visible through it; use it for socket options, not for I/O.
+func (c *Conn) NetConn() net.Conn { return c.nc }
+
+// PeerProtocol returns the pickle protocol of the last pickle received by
+// Recv (0 before the first one).
+func (c *Conn) PeerProtocol() int { return int(c.peerProto.Load()) }

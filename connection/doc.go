@@ -1,0 +1,91 @@
+// Package connection is a Go peer for Python's multiprocessing.connection:
+// [Listen] and [Dial] speak the same framing and HMAC handshake as CPython's
+// Listener and Client (2.7 and 3.6 to 3.13), and [Conn] exchanges pickled
+// objects ([Conn.Send], [Conn.Recv]) and raw messages ([Conn.SendBytes],
+// [Conn.RecvBytes], [Conn.RecvBytesInto]) with them.
+//
+// # Usage
+//
+//	l, err := connection.Listen("tcp", "127.0.0.1:6000", &connection.Config{AuthKey: []byte("secret")})
+//	...
+//	c, err := l.AcceptConn()     // authenticated
+//	v, err := c.Recv()           // what Python's conn.send(obj) sent
+//	err = c.Send([]any{"echo", v})
+//
+//	c, err := connection.Dial(ctx, "unix", "/tmp/app.sock", &connection.Config{AuthKey: key})
+//
+// Python's side of the same exchange:
+//
+//	from multiprocessing.connection import Client
+//	with Client(('127.0.0.1', 6000), authkey=b'secret') as c:
+//	    c.send([2.25, None, 'junk', float]); print(c.recv())
+//
+// # Addresses
+//
+// TCP ("host:port"), Unix socket paths, and on Linux abstract Unix names,
+// written "@name" (Go's spelling) or "\x00name" (Python's). [ParseAddress]
+// turns a user-written address into a network and address; [PythonAddress]
+// gives the value Python uses for an address (a (host, port) tuple, a path
+// string, or bytes for an abstract name).
+//
+// # Frames
+//
+// Each message is one frame of package wire: a 4-byte signed big-endian
+// length and the payload, or ff ff ff ff and an 8-byte length for payloads
+// over 2 GiB - 1 (readable by CPython 3.8+ only; never used for smaller
+// payloads). Every frame goes out in one write, so no peer ever sees a lone
+// header segment.
+//
+// # Handshake
+//
+// With a non-nil [Config.AuthKey] both sides prove they know the key, in
+// two half-handshakes of three frames each. The server speaks first:
+//
+//	S->C  "#CHALLENGE#" + MESSAGE        (we send MESSAGE = "{sha256}" + 40 random bytes)
+//	C->S  RESPONSE                       (a MAC of the whole MESSAGE)
+//	S->C  "#WELCOME#" or "#FAILURE#"
+//	then the same three frames with the roles swapped.
+//
+// A 16- or 20-byte MESSAGE or RESPONSE is the legacy scheme (Python 2.7 and
+// 3.6 to 3.11): a raw HMAC-MD5. Anything else must start with "{digest}"
+// naming md5, sha256, sha384, sha3_256 or sha3_384 (the 3.12+ scheme), and
+// the response is "{digest}" + HMAC-digest(key, MESSAGE). As challenger we
+// accept either form; as responder we answer in the form of the challenge.
+// So every pair among 2.7, 3.6 to 3.13 and mpgo authenticates. MACs are
+// compared with hmac.Equal, handshake frames are limited to 256 bytes, and
+// the whole handshake to [Config.HandshakeTimeout] (5 s by default).
+// Nothing is unpickled before the handshake has succeeded. A failure is an
+// error wrapping [ErrAuthFailed]. With a nil key there is no handshake
+// (Python's authkey=None). [ServerHandshake], [ClientHandshake],
+// [DeliverChallenge] and [AnswerChallenge] run the handshake over any
+// io.ReadWriter.
+//
+// # Pickle protocol
+//
+// [Conn.Recv] reads any protocol (0 to 5). [Conn.Send] uses
+// [Config.Protocol] when set; by default it writes protocol 2, which every
+// CPython can read, until the first pickle received reveals the peer's
+// protocol (2 from Python 2.7, 3 from 3.6/3.7, 4 from 3.8 to 3.13), and then
+// matches it.
+//
+// # Accepting
+//
+// A [Listener] accepts in the background and runs each handshake in its own
+// goroutine (bounded by [Config.MaxPendingHandshakes]), so a slow or silent
+// client never blocks others. On Linux, accepted TCP connections use
+// TCP_QUICKACK, re-armed after every read: a CPython client does not set
+// TCP_NODELAY and writes "#WELCOME#" and its first request back to back, so
+// with the kernel's delayed ACK it would wait about 40 ms per connection.
+//
+// # Deadlines and cancellation
+//
+// Conn has the [net.Conn] deadline methods, and *Context variants of the
+// blocking calls use context.AfterFunc to move the deadline into the past.
+// A deadline or cancellation between frames leaves the connection usable;
+// one that interrupts a frame half-way breaks it: the connection is closed
+// and later calls return an error wrapping [ErrBroken] (the protocol has no
+// message IDs to resynchronise on).
+//
+// See https://docs.python.org/3/library/multiprocessing.html#module-multiprocessing.connection
+// and ../../shared/spec/PROTOCOL.md sections 1 to 3.
+package connection
