@@ -105,7 +105,7 @@ func Run(ctx context.Context, t Target, c Cell) (*Result, error) {
 	var firstErr atomic.Pointer[error]
 	var wg sync.WaitGroup
 	for i, cn := range conns {
-		a, b := opFrames(c.Workload, ident, i)
+		a, b := OpFrames(c.Workload, ident, i)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -129,7 +129,7 @@ func Run(ctx context.Context, t Target, c Cell) (*Result, error) {
 					return
 				}
 				lat := time.Since(now)
-				if !t.Echo && !okReply(p) {
+				if !t.Echo && !OKReply(p) {
 					_, err := checkReply(p)
 					if err == nil {
 						err = errors.New("unexpected reply")
@@ -159,16 +159,16 @@ func Run(ctx context.Context, t Target, c Cell) (*Result, error) {
 	return r, nil
 }
 
-// okReply is the fast check of a '#RETURN' reply: the kind is the first
+// OKReply is the fast check of a '#RETURN' reply: the kind is the first
 // string of the pickle, within its first 20 bytes.
-func okReply(p []byte) bool {
+func OKReply(p []byte) bool {
 	return bytes.Contains(p[:min(len(p), 24)], returnKind)
 }
 
 var returnKind = []byte("#RETURN")
 
-// opFrames returns the two precomputed request frames connection i alternates.
-func opFrames(w Workload, ident string, i int) (a, b []byte) {
+// OpFrames returns the two precomputed request frames connection i alternates.
+func OpFrames(w Workload, ident string, i int) (a, b []byte) {
 	switch w {
 	case Dict:
 		key := fmt.Sprintf("key-%d", i)
