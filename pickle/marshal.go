@@ -26,8 +26,9 @@ import (
 //     hashable in Python (strings, numbers, bools, arrays become tuples).
 //     Keys are written in sorted order so the output is deterministic.
 //   - a slice becomes a list, an array a tuple; a []byte or [N]byte (or a
-//     named byte slice type) becomes bytes. A nil slice or map becomes an
-//     empty list or dict, not None (Python code expects the container).
+//     named byte slice type) becomes bytes. A nil slice or map becomes None,
+//     as a nil []any or map[string]any does (and as encoding/json writes
+//     null); a nil []byte becomes b''.
 //   - a nil pointer or interface becomes None; a non-nil one is followed.
 //   - named bool, integer, float, complex and string types become bool, int,
 //     float, complex and str; uint64 values past MaxInt64 become Python ints
@@ -38,7 +39,7 @@ import (
 //
 // Pointer cycles are reported as an error rather than followed forever.
 
-// func init() { marshalHook = marshalReflect } // enabled once the core declares the hook
+func init() { marshalHook = marshalReflect }
 
 var (
 	marshalerType = reflect.TypeFor[Marshaler]()
@@ -164,7 +165,7 @@ func (s *marshalState) convert(rv reflect.Value, depth int) (any, error) {
 			return b, nil
 		}
 		if rv.IsNil() {
-			return NewList(), nil
+			return nil, nil
 		}
 		if rv.Len() > 0 {
 			key := any(ptrKey{rv.UnsafePointer(), t})
@@ -251,8 +252,11 @@ func (s *marshalState) convertStruct(rv reflect.Value, depth int) (any, error) {
 }
 
 func (s *marshalState) convertMap(rv reflect.Value, depth int) (any, error) {
+	if rv.IsNil() {
+		return nil, nil
+	}
 	d := NewDict()
-	if rv.IsNil() || rv.Len() == 0 {
+	if rv.Len() == 0 {
 		return d, nil
 	}
 	key := any(ptrKey{rv.UnsafePointer(), rv.Type()})

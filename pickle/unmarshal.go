@@ -44,7 +44,7 @@ import (
 // first such mismatch is returned as an *UnmarshalTypeError with the path of
 // the field, e.g. "items[3].name".
 
-// func init() { unmarshalHook = unmarshalReflect } // enabled once the core declares the hook
+func init() { unmarshalHook = unmarshalReflect }
 
 var unmarshalerType = reflect.TypeFor[Unmarshaler]()
 
