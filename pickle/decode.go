@@ -1,0 +1,1173 @@
+package pickle
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"reflect"
+	"strconv"
+	"unicode/utf8"
+)
+
+// unmarshalHook is set by the typed-unmarshal code (unmarshal.go): it stores
+// a decoded value-model value into the Go value rv points to.
+var unmarshalHook func(value any, rv reflect.Value) error
+
+// Unmarshal decodes the pickle in data and stores the result in the value
+// pointed to by v. With v of type *any the result is the value model (see the
+// package documentation); a v implementing Unmarshaler receives the
+// value-model value; any other pointer is filled by the rules of the typed
+// unmarshalling (struct fields by `pickle:"name"` tags). Bytes after the STOP
+// opcode are ignored, as Python's pickle.loads ignores them. Unmarshal never
+// calls or imports anything named in the pickle.
+func Unmarshal(data []byte, v any) error {
+	var d Decoder
+	d.buf = data
+	d.limits = DefaultLimits
+	return d.Decode(v)
+}
+
+// A Decoder reads and decodes pickles from an input stream. It buffers: it
+// may read past the end of a pickle (see Buffered). A Decoder is not safe for
+// concurrent use.
+type Decoder struct {
+	r    io.Reader
+	buf  []byte // buf[pos:] is unread input
+	pos  int
+	base int64 // stream offset of buf[0]
+	err  error // sticky read error
+
+	limits         Limits
+	reg            *Registry
+	persistentLoad func(pid any) (any, error)
+	ext            map[int32]Global
+
+	// per-pickle state, reused
+	stack  []any
+	depth  []int32
+	marks  []int
+	memo   []memoEntry
+	sparse map[int]memoEntry
+	nmemo  int
+	proto  int
+	alloc  int64
+	op     byte
+	opPos  int64
+}
+
+type memoEntry struct {
+	v   any
+	d   int32
+	set bool
+}
+
+// NewDecoder returns a decoder reading from r.
+func NewDecoder(r io.Reader) *Decoder {
+	return &Decoder{r: r, limits: DefaultLimits}
+}
+
+// SetRegistry makes the decoder turn objects of registered classes into
+// their Go types.
+func (d *Decoder) SetRegistry(r *Registry) { d.reg = r }
+
+// SetLimits sets the limits for hostile input; zero fields keep their
+// defaults.
+func (d *Decoder) SetLimits(l Limits) { d.limits = l.withDefaults() }
+
+// SetPersistentLoad sets the function called for the PERSID and BINPERSID
+// opcodes with the persistent id (a string for PERSID); its result replaces
+// the id. Without one, persistent ids are an error, as in Python.
+func (d *Decoder) SetPersistentLoad(f func(pid any) (any, error)) { d.persistentLoad = f }
+
+// SetExtension registers an extension code for the EXT1, EXT2 and EXT4
+// opcodes, like Python's copyreg.add_extension. The table is empty by
+// default, as is copyreg's.
+func (d *Decoder) SetExtension(code int32, g Global) {
+	if d.ext == nil {
+		d.ext = map[int32]Global{}
+	}
+	d.ext[code] = g
+}
+
+// Buffered returns a reader of the data remaining in the Decoder's buffer.
+func (d *Decoder) Buffered() io.Reader { return bytes.NewReader(d.buf[d.pos:]) }
+
+// InputOffset returns the offset in the input stream of the next byte to
+// decode.
+func (d *Decoder) InputOffset() int64 { return d.base + int64(d.pos) }
+
+// Decode reads the next pickle from its input and stores it in the value
+// pointed to by v (see Unmarshal). At the end of the input it returns io.EOF.
+func (d *Decoder) Decode(v any) error {
+	if d.limits.MaxDepth == 0 {
+		d.limits = d.limits.withDefaults()
+	}
+	switch p := v.(type) {
+	case *any:
+		if p == nil {
+			return &InvalidUnmarshalError{reflect.TypeOf(v)}
+		}
+		val, err := d.decodeValue()
+		if err != nil {
+			return err
+		}
+		*p = val
+		return nil
+	case nil:
+		return &InvalidUnmarshalError{nil}
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return &InvalidUnmarshalError{rv.Type()}
+	}
+	val, err := d.decodeValue()
+	if err != nil {
+		return err
+	}
+	if u, ok := v.(Unmarshaler); ok {
+		return u.UnmarshalPickle(val)
+	}
+	if unmarshalHook != nil {
+		return unmarshalHook(val, rv)
+	}
+	return &UnmarshalTypeError{Value: TypeName(val), Type: rv.Type().Elem()}
+}
+
+// decodeValue decodes one pickle to the value model and resolves registered
+// classes.
+func (d *Decoder) decodeValue() (v any, err error) {
+	if d.r != nil && d.pos >= len(d.buf) {
+		// clean EOF between pickles
+		if !d.fillAny() {
+			if d.err == io.EOF {
+				return nil, io.EOF
+			}
+			return nil, d.err
+		}
+	}
+	v, err = d.run()
+	if err != nil {
+		return nil, err
+	}
+	if d.reg != nil {
+		return d.reg.resolve(v)
+	}
+	return v, nil
+}
+
+// decodeError is the private panic type of the decoder.
+type decodeError struct{ err error }
+
+func (d *Decoder) fail(format string, args ...any) {
+	panic(decodeError{&SyntaxError{Offset: d.opPos, Op: d.op, Msg: fmt.Sprintf(format, args...)}})
+}
+
+// run executes the pickle machine up to STOP.
+func (d *Decoder) run() (result any, err error) {
+	d.stack = d.stack[:0]
+	d.depth = d.depth[:0]
+	d.marks = d.marks[:0]
+	clear(d.memo)
+	d.memo = d.memo[:0]
+	d.sparse = nil
+	d.nmemo = 0
+	d.proto = 0
+	d.alloc = 0
+	d.op = 0
+	defer func() {
+		if r := recover(); r != nil {
+			de, ok := r.(decodeError)
+			if !ok {
+				panic(r)
+			}
+			result, err = nil, de.err
+		}
+		if len(d.memo) > 4096 {
+			d.memo = nil
+		}
+		if cap(d.stack) > 4096 {
+			d.stack, d.depth = nil, nil
+		} else {
+			clear(d.stack[:cap(d.stack)])
+		}
+	}()
+	for {
+		d.opPos = d.base + int64(d.pos)
+		d.op = 0
+		if d.pos >= len(d.buf) && !d.fill(1) {
+			d.fail("pickle data was truncated")
+		}
+		op := d.buf[d.pos]
+		d.pos++
+		d.op = op
+		if op == opStop {
+			if len(d.stack) == 0 {
+				d.fail("STOP with an empty stack")
+			}
+			return d.stack[len(d.stack)-1], nil
+		}
+		d.step(op)
+	}
+}
+
+// ---- input ----
+
+// fillAny reads at least one more byte; false at EOF or on error (d.err).
+func (d *Decoder) fillAny() bool {
+	return d.fill(len(d.buf) - d.pos + 1)
+}
+
+// fill makes at least n unread bytes available. It grows the buffer only as
+// bytes arrive, so a declared length is never trusted.
+func (d *Decoder) fill(n int) bool {
+	if len(d.buf)-d.pos >= n {
+		return true
+	}
+	if d.r == nil || d.err != nil {
+		return false
+	}
+	if int64(n) > d.limits.MaxAlloc {
+		d.err = fmt.Errorf("pickle: input larger than the %d-byte limit", d.limits.MaxAlloc)
+		return false
+	}
+	// move unread bytes to the front (values never alias the buffer)
+	if d.pos > 0 {
+		m := copy(d.buf, d.buf[d.pos:])
+		d.base += int64(d.pos)
+		d.buf = d.buf[:m]
+		d.pos = 0
+	}
+	for len(d.buf) < n {
+		if len(d.buf) == cap(d.buf) {
+			grow := max(4096, len(d.buf))
+			if grow > 1<<20 {
+				grow = 1 << 20
+			}
+			nb := make([]byte, len(d.buf), len(d.buf)+grow)
+			copy(nb, d.buf)
+			d.buf = nb
+		}
+		m, err := d.r.Read(d.buf[len(d.buf):cap(d.buf)])
+		d.buf = d.buf[:len(d.buf)+m]
+		if err != nil {
+			if len(d.buf) >= n {
+				if err != io.EOF {
+					d.err = err
+				}
+				return true
+			}
+			d.err = err
+			return false
+		}
+	}
+	return true
+}
+
+func (d *Decoder) truncated() {
+	if d.err != nil && d.err != io.EOF && d.err != io.ErrUnexpectedEOF {
+		panic(decodeError{d.err})
+	}
+	d.fail("pickle data was truncated")
+}
+
+// read returns the next n bytes (aliasing the buffer until the next read).
+func (d *Decoder) read(n int) []byte {
+	if n < 0 {
+		d.fail("negative length")
+	}
+	if len(d.buf)-d.pos < n && !d.fill(n) {
+		d.truncated()
+	}
+	p := d.buf[d.pos : d.pos+n]
+	d.pos += n
+	return p
+}
+
+func (d *Decoder) readByte() byte {
+	if d.pos >= len(d.buf) && !d.fill(1) {
+		d.truncated()
+	}
+	c := d.buf[d.pos]
+	d.pos++
+	return c
+}
+
+// readLength reads a declared length and checks it against the input that
+// can possibly follow (in memory) and the allocation limit.
+func (d *Decoder) readLength(size int) int {
+	var n uint64
+	p := d.read(size)
+	switch size {
+	case 1:
+		n = uint64(p[0])
+	case 4:
+		n = uint64(binary.LittleEndian.Uint32(p))
+	case 8:
+		n = binary.LittleEndian.Uint64(p)
+	}
+	if n > uint64(d.limits.MaxAlloc) || d.r == nil && n > uint64(len(d.buf)-d.pos) {
+		if d.r == nil {
+			d.fail("pickle data was truncated (declared length %d)", n)
+		}
+		d.fail("declared length %d exceeds the limit", n)
+	}
+	d.account(int64(n))
+	return int(n)
+}
+
+// readLine returns the bytes up to (not including) the next newline.
+func (d *Decoder) readLine() []byte {
+	for {
+		if i := bytes.IndexByte(d.buf[d.pos:], '\n'); i >= 0 {
+			p := d.buf[d.pos : d.pos+i]
+			d.pos += i + 1
+			d.account(int64(i))
+			return p
+		}
+		if !d.fill(len(d.buf) - d.pos + 1) {
+			if d.err == nil || d.err == io.EOF {
+				d.fail("pickle data was truncated (no newline)")
+			}
+			d.truncated()
+		}
+	}
+}
+
+func (d *Decoder) account(n int64) {
+	d.alloc += n
+	if d.alloc > d.limits.MaxAlloc {
+		d.fail("decoded value exceeds the %d-byte allocation limit", d.limits.MaxAlloc)
+	}
+}
+
+// ---- stack ----
+
+func (d *Decoder) push(v any, depth int32) {
+	d.stack = append(d.stack, v)
+	d.depth = append(d.depth, depth)
+}
+
+func (d *Decoder) top() int {
+	n := len(d.stack) - 1
+	if n < d.markBase() {
+		d.fail("stack underflow")
+	}
+	return n
+}
+
+func (d *Decoder) markBase() int {
+	if len(d.marks) == 0 {
+		return 0
+	}
+	return d.marks[len(d.marks)-1]
+}
+
+func (d *Decoder) pop() (any, int32) {
+	n := d.top()
+	v, dp := d.stack[n], d.depth[n]
+	d.stack[n] = nil
+	d.stack = d.stack[:n]
+	d.depth = d.depth[:n]
+	return v, dp
+}
+
+// popMark pops the items above the last mark; the returned slices alias the
+// stack and are valid until the next push.
+func (d *Decoder) popMark() ([]any, int32) {
+	if len(d.marks) == 0 {
+		d.fail("could not find MARK")
+	}
+	m := d.marks[len(d.marks)-1]
+	d.marks = d.marks[:len(d.marks)-1]
+	items := d.stack[m:]
+	var dp int32
+	for _, x := range d.depth[m:] {
+		dp = max(dp, x)
+	}
+	d.stack = d.stack[:m]
+	d.depth = d.depth[:m]
+	d.account(int64(len(items)) * 16)
+	return items, dp
+}
+
+func (d *Decoder) checkDepth(dp int32) int32 {
+	if int(dp) > d.limits.MaxDepth {
+		d.fail("nesting deeper than %d", d.limits.MaxDepth)
+	}
+	return dp
+}
+
+func copyItems(items []any) []any {
+	out := make([]any, len(items))
+	copy(out, items)
+	clear(items[:cap(items)][:len(items)])
+	return out
+}
+
+// ---- memo ----
+
+func (d *Decoder) memoPut(idx int, v any, dp int32) {
+	if idx < 0 {
+		d.fail("negative memo index")
+	}
+	if idx < len(d.memo) {
+		if !d.memo[idx].set {
+			d.nmemo++
+		}
+		d.memo[idx] = memoEntry{v, dp, true}
+	} else if idx == len(d.memo) {
+		d.memo = append(d.memo, memoEntry{v, dp, true})
+		d.nmemo++
+	} else {
+		if d.sparse == nil {
+			d.sparse = map[int]memoEntry{}
+		}
+		if _, ok := d.sparse[idx]; !ok {
+			d.nmemo++
+		}
+		d.sparse[idx] = memoEntry{v, dp, true}
+	}
+	if d.nmemo > d.limits.MaxMemo {
+		d.fail("more than %d memo entries", d.limits.MaxMemo)
+	}
+}
+
+func (d *Decoder) memoGet(idx int) {
+	var e memoEntry
+	if idx >= 0 && idx < len(d.memo) {
+		e = d.memo[idx]
+	} else if idx >= 0 && d.sparse != nil {
+		e = d.sparse[idx]
+	}
+	if !e.set {
+		d.fail("memo value not found at index %d", idx)
+	}
+	d.push(e.v, e.d)
+}
+
+func (d *Decoder) memoTop(idx int) {
+	n := d.top()
+	d.memoPut(idx, d.stack[n], d.depth[n])
+}
+
+// ---- text arguments ----
+
+func (d *Decoder) parseIntText(s []byte, long bool) any {
+	s = bytes.TrimSpace(s)
+	if long && len(s) > 0 && (s[len(s)-1] == 'L' || s[len(s)-1] == 'l') {
+		s = s[:len(s)-1]
+	}
+	if len(s) > d.limits.MaxIntDigits {
+		d.fail("integer with more than %d digits", d.limits.MaxIntDigits)
+	}
+	str := string(s)
+	if i, err := strconv.ParseInt(str, 10, 64); err == nil {
+		return i
+	}
+	b, ok := new(big.Int).SetString(str, 0)
+	if !ok {
+		d.fail("invalid literal for int(): %q", str)
+	}
+	return normInt(b)
+}
+
+// normInt returns b as int64 when it fits.
+func normInt(b *big.Int) any {
+	if b.IsInt64() {
+		return b.Int64()
+	}
+	return b
+}
+
+// decodeLong decodes a little-endian two's complement integer (LONG1/LONG4).
+func decodeLong(p []byte) any {
+	n := len(p)
+	if n == 0 {
+		return int64(0)
+	}
+	if n <= 8 {
+		var u uint64
+		for i := n - 1; i >= 0; i-- {
+			u = u<<8 | uint64(p[i])
+		}
+		if p[n-1]&0x80 != 0 && n < 8 {
+			u |= ^uint64(0) << (8 * uint(n))
+		}
+		return int64(u)
+	}
+	be := make([]byte, n)
+	for i := range p {
+		be[n-1-i] = p[i]
+	}
+	b := new(big.Int).SetBytes(be)
+	if p[n-1]&0x80 != 0 {
+		b.Sub(b, new(big.Int).Lsh(big.NewInt(1), uint(8*n)))
+	}
+	return normInt(b)
+}
+
+// escapeDecode implements Python's codecs.escape_decode for the STRING
+// opcode.
+func (d *Decoder) escapeDecode(s []byte) []byte {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++
+		if i >= len(s) {
+			d.fail("trailing \\ in string")
+		}
+		c = s[i]
+		switch c {
+		case '\n':
+		case '\\', '\'', '"':
+			out = append(out, c)
+		case 'a':
+			out = append(out, 7)
+		case 'b':
+			out = append(out, 8)
+		case 'f':
+			out = append(out, 12)
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'v':
+			out = append(out, 11)
+		case '0', '1', '2', '3', '4', '5', '6', '7':
+			v := int(c - '0')
+			for k := 0; k < 2 && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '7'; k++ {
+				i++
+				v = v*8 + int(s[i]-'0')
+			}
+			out = append(out, byte(v))
+		case 'x':
+			if i+2 >= len(s) {
+				d.fail("invalid \\x escape")
+			}
+			h1, ok1 := unhex(s[i+1])
+			h2, ok2 := unhex(s[i+2])
+			if !ok1 || !ok2 {
+				d.fail("invalid \\x escape")
+			}
+			out = append(out, h1<<4|h2)
+			i += 2
+		default:
+			out = append(out, '\\', c)
+		}
+	}
+	return out
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// appendWTF8 appends the code point r, encoding surrogates as WTF-8 (as
+// Python's 'surrogatepass' does).
+func appendWTF8(out []byte, r rune) []byte {
+	if r >= 0xD800 && r <= 0xDFFF {
+		return append(out, 0xED, byte(0xA0|(r>>6)&0x1F), byte(0x80|r&0x3F))
+	}
+	return utf8.AppendRune(out, r)
+}
+
+// rawUnicodeEscapeDecode implements Python's 'raw-unicode-escape' decoding
+// (protocol 0 UNICODE): latin-1 bytes with \uXXXX and \UXXXXXXXX escapes.
+func (d *Decoder) rawUnicodeEscapeDecode(s []byte) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c != '\\' {
+			out = appendWTF8(out, rune(c))
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && s[j] == '\\' {
+			j++
+		}
+		nbs := j - i
+		if nbs%2 == 0 || j >= len(s) || (s[j] != 'u' && s[j] != 'U') {
+			for k := 0; k < nbs; k++ {
+				out = append(out, '\\')
+			}
+			i = j
+			continue
+		}
+		for k := 0; k < nbs-1; k++ {
+			out = append(out, '\\')
+		}
+		count := 4
+		if s[j] == 'U' {
+			count = 8
+		}
+		j++
+		if j+count > len(s) {
+			d.fail("truncated \\uXXXX escape")
+		}
+		var r rune
+		for k := 0; k < count; k++ {
+			h, ok := unhex(s[j+k])
+			if !ok {
+				d.fail("truncated \\uXXXX escape")
+			}
+			r = r<<4 | rune(h)
+		}
+		if r > 0x10FFFF || r < 0 {
+			d.fail("\\Uxxxxxxxx out of range")
+		}
+		out = appendWTF8(out, r)
+		i = j + count
+	}
+	return string(out)
+}
+
+// ---- the machine ----
+
+var (
+	gSet        = Global{"builtins", "set"}
+	gFrozenSet  = Global{"builtins", "frozenset"}
+	gByteArray  = Global{"builtins", "bytearray"}
+	gBytes      = Global{"builtins", "bytes"}
+	gComplex    = Global{"builtins", "complex"}
+	gEncode     = Global{"_codecs", "encode"}
+	gReconstruc = Global{"copyreg", "_reconstructor"}
+	gObject     = Global{"builtins", "object"}
+)
+
+func (d *Decoder) step(op byte) {
+	switch op {
+	case opMark:
+		if len(d.marks) >= d.limits.MaxDepth {
+			d.fail("more than %d nested MARKs", d.limits.MaxDepth)
+		}
+		d.marks = append(d.marks, len(d.stack))
+	case opNone:
+		d.push(nil, 0)
+	case opNewtrue:
+		d.push(true, 0)
+	case opNewfalse:
+		d.push(false, 0)
+	case opBinint:
+		d.push(int64(int32(binary.LittleEndian.Uint32(d.read(4)))), 0)
+	case opBinint1:
+		d.push(int64(d.readByte()), 0)
+	case opBinint2:
+		d.push(int64(binary.LittleEndian.Uint16(d.read(2))), 0)
+	case opInt:
+		line := d.readLine()
+		switch string(line) {
+		case "00":
+			d.push(false, 0)
+		case "01":
+			d.push(true, 0)
+		default:
+			d.push(d.parseIntText(line, false), 0)
+		}
+	case opLong:
+		d.push(d.parseIntText(d.readLine(), true), 0)
+	case opLong1:
+		n := d.readLength(1)
+		d.push(decodeLong(d.read(n)), 0)
+	case opLong4:
+		p := d.read(4)
+		n := int32(binary.LittleEndian.Uint32(p))
+		if n < 0 {
+			d.fail("LONG pickle has negative byte count")
+		}
+		d.pos -= 4
+		n2 := d.readLength(4)
+		d.push(decodeLong(d.read(n2)), 0)
+	case opBinfloat:
+		d.push(math.Float64frombits(binary.BigEndian.Uint64(d.read(8))), 0)
+	case opFloat:
+		line := string(bytes.TrimSpace(d.readLine()))
+		f, err := strconv.ParseFloat(line, 64)
+		if err != nil {
+			if ne, ok := err.(*strconv.NumError); !ok || ne.Err != strconv.ErrRange {
+				d.fail("could not convert string to float: %q", line)
+			}
+		}
+		d.push(f, 0)
+	case opShortBinunicode:
+		n := d.readLength(1)
+		d.push(string(d.read(n)), 0)
+	case opBinunicode:
+		n := d.readLength(4)
+		d.push(string(d.read(n)), 0)
+	case opBinunicode8:
+		n := d.readLength(8)
+		d.push(string(d.read(n)), 0)
+	case opUnicode:
+		d.push(d.rawUnicodeEscapeDecode(d.readLine()), 0)
+	case opShortBinbytes:
+		n := d.readLength(1)
+		d.push(bytes.Clone(d.read(n)), 0)
+	case opBinbytes:
+		n := d.readLength(4)
+		d.push(bytes.Clone(d.read(n)), 0)
+	case opBinbytes8:
+		n := d.readLength(8)
+		d.push(bytes.Clone(d.read(n)), 0)
+	case opBytearray8:
+		n := d.readLength(8)
+		d.push(ByteArray(bytes.Clone(d.read(n))), 0)
+	case opShortBinstring:
+		n := d.readLength(1)
+		d.push(Py2String(d.read(n)), 0)
+	case opBinstring:
+		p := d.read(4)
+		if int32(binary.LittleEndian.Uint32(p)) < 0 {
+			d.fail("BINSTRING pickle has negative byte count")
+		}
+		d.pos -= 4
+		n := d.readLength(4)
+		d.push(Py2String(d.read(n)), 0)
+	case opString:
+		line := d.readLine()
+		if len(line) < 2 || line[0] != line[len(line)-1] || (line[0] != '\'' && line[0] != '"') {
+			d.fail("the STRING opcode argument must be quoted")
+		}
+		d.push(Py2String(d.escapeDecode(line[1:len(line)-1])), 0)
+	case opNextBuffer, opReadonlyBuffer:
+		d.fail("out-of-band buffers are not supported")
+	case opEmptyTuple:
+		d.push(Tuple{}, 0)
+	case opTuple1, opTuple2, opTuple3:
+		n := int(op-opTuple1) + 1
+		if len(d.stack)-d.markBase() < n {
+			d.fail("stack underflow")
+		}
+		base := len(d.stack) - n
+		t := make(Tuple, n)
+		copy(t, d.stack[base:])
+		var dp int32
+		for _, x := range d.depth[base:] {
+			dp = max(dp, x)
+		}
+		clear(d.stack[base:])
+		d.stack, d.depth = d.stack[:base], d.depth[:base]
+		d.account(int64(n) * 16)
+		d.push(t, d.checkDepth(dp+1))
+	case opTuple:
+		items, dp := d.popMark()
+		d.push(Tuple(copyItems(items)), d.checkDepth(dp+1))
+	case opEmptyList:
+		d.push(&List{}, 1)
+	case opList:
+		items, dp := d.popMark()
+		d.push(&List{Items: copyItems(items)}, d.checkDepth(dp+1))
+	case opEmptyDict:
+		d.push(&Dict{}, 1)
+	case opDict:
+		items, dp := d.popMark()
+		if len(items)%2 != 0 {
+			d.fail("odd number of items for DICT")
+		}
+		dict := &Dict{}
+		for i := 0; i < len(items); i += 2 {
+			if err := dict.Set(items[i], items[i+1]); err != nil {
+				d.fail("%v", err)
+			}
+		}
+		clear(items[:cap(items)][:len(items)])
+		d.push(dict, d.checkDepth(dp+1))
+	case opEmptySet:
+		d.push(&Set{}, 1)
+	case opFrozenset:
+		items, dp := d.popMark()
+		s := &Set{}
+		for _, x := range items {
+			if err := s.Add(x); err != nil {
+				d.fail("%v", err)
+			}
+		}
+		clear(items[:cap(items)][:len(items)])
+		d.push(FrozenSet{t: &s.t}, d.checkDepth(dp+1))
+	case opAppend:
+		v, dp := d.pop()
+		d.appendItems(d.top(), []any{v}, dp)
+	case opAppends:
+		items, dp := d.popMark()
+		d.appendItems(d.top(), copyItems(items), dp)
+	case opSetitem:
+		v, dv := d.pop()
+		k, dk := d.pop()
+		d.setItems(d.top(), []any{k, v}, max(dv, dk))
+	case opSetitems:
+		items, dp := d.popMark()
+		if len(items)%2 != 0 {
+			d.fail("odd number of items for SETITEMS")
+		}
+		d.setItems(d.top(), copyItems(items), dp)
+	case opAdditems:
+		items, dp := d.popMark()
+		n := d.top()
+		s, ok := d.stack[n].(*Set)
+		if !ok {
+			d.fail("ADDITEMS on a %s", TypeName(d.stack[n]))
+		}
+		for _, x := range items {
+			if err := s.Add(x); err != nil {
+				d.fail("%v", err)
+			}
+		}
+		clear(items[:cap(items)][:len(items)])
+		d.depth[n] = d.checkDepth(max(d.depth[n], dp+1))
+	case opPop:
+		if len(d.stack) > d.markBase() {
+			d.pop()
+		} else if len(d.marks) > 0 {
+			d.popMark()
+		} else {
+			d.fail("stack underflow")
+		}
+	case opPopMark:
+		d.popMark()
+	case opDup:
+		n := d.top()
+		d.push(d.stack[n], d.depth[n])
+	case opPut:
+		line := d.readLine()
+		i, err := strconv.Atoi(string(line))
+		if err != nil || i < 0 {
+			d.fail("invalid PUT argument %q", line)
+		}
+		d.memoTop(i)
+	case opBinput:
+		d.memoTop(int(d.readByte()))
+	case opLongBinput:
+		d.memoTop(int(binary.LittleEndian.Uint32(d.read(4))))
+	case opMemoize:
+		d.memoTop(d.nmemo)
+	case opGet:
+		line := d.readLine()
+		i, err := strconv.Atoi(string(line))
+		if err != nil {
+			d.fail("invalid GET argument %q", line)
+		}
+		d.memoGet(i)
+	case opBinget:
+		d.memoGet(int(d.readByte()))
+	case opLongBinget:
+		d.memoGet(int(binary.LittleEndian.Uint32(d.read(4))))
+	case opGlobal:
+		mod := string(d.readLine())
+		name := string(d.readLine())
+		m, n := toPy3Name(mod, name)
+		d.push(Global{m, n}, 0)
+	case opStackGlobal:
+		nv, _ := d.pop()
+		mv, _ := d.pop()
+		name, ok1 := nv.(string)
+		mod, ok2 := mv.(string)
+		if !ok1 || !ok2 {
+			d.fail("STACK_GLOBAL requires str")
+		}
+		m, n := toPy3Name(mod, name)
+		d.push(Global{m, n}, 0)
+	case opExt1, opExt2, opExt4:
+		var code int32
+		switch op {
+		case opExt1:
+			code = int32(d.readByte())
+		case opExt2:
+			code = int32(binary.LittleEndian.Uint16(d.read(2)))
+		default:
+			code = int32(binary.LittleEndian.Uint32(d.read(4)))
+		}
+		if code <= 0 {
+			d.fail("EXT specifies code <= 0")
+		}
+		g, ok := d.ext[code]
+		if !ok {
+			d.fail("unregistered extension code %d", code)
+		}
+		d.push(g, 0)
+	case opReduce:
+		av, da := d.pop()
+		cv, _ := d.pop()
+		args, ok := av.(Tuple)
+		if !ok {
+			d.fail("REDUCE arguments must be a tuple, not %s", TypeName(av))
+		}
+		cls, ok := cv.(Global)
+		if !ok {
+			d.fail("REDUCE callable must be a global, not %s", TypeName(cv))
+		}
+		d.push(d.reduce(cls, args), d.checkDepth(da+1))
+	case opNewobj:
+		av, da := d.pop()
+		cv, _ := d.pop()
+		args, ok := av.(Tuple)
+		if !ok {
+			d.fail("NEWOBJ arguments must be a tuple, not %s", TypeName(av))
+		}
+		cls, ok := cv.(Global)
+		if !ok {
+			d.fail("NEWOBJ class must be a global, not %s", TypeName(cv))
+		}
+		d.push(&Object{Class: cls, Kind: BuildNewObj, Args: args}, d.checkDepth(da+1))
+	case opNewobjEx:
+		kv, dk := d.pop()
+		av, da := d.pop()
+		cv, _ := d.pop()
+		args, ok := av.(Tuple)
+		if !ok {
+			d.fail("NEWOBJ_EX arguments must be a tuple, not %s", TypeName(av))
+		}
+		kw, ok := kv.(*Dict)
+		if !ok {
+			d.fail("NEWOBJ_EX keyword arguments must be a dict, not %s", TypeName(kv))
+		}
+		cls, ok := cv.(Global)
+		if !ok {
+			d.fail("NEWOBJ_EX class must be a global, not %s", TypeName(cv))
+		}
+		d.push(&Object{Class: cls, Kind: BuildNewObjEx, Args: args, Kwargs: kw}, d.checkDepth(max(da, dk)+1))
+	case opInst:
+		mod := string(d.readLine())
+		name := string(d.readLine())
+		m, n := toPy3Name(mod, name)
+		items, dp := d.popMark()
+		d.push(&Object{Class: Global{m, n}, Kind: BuildInst, Args: Tuple(copyItems(items))}, d.checkDepth(dp+1))
+	case opObj:
+		items, dp := d.popMark()
+		if len(items) == 0 {
+			d.fail("OBJ without a class")
+		}
+		cls, ok := items[0].(Global)
+		if !ok {
+			d.fail("OBJ class must be a global, not %s", TypeName(items[0]))
+		}
+		d.push(&Object{Class: cls, Kind: BuildInst, Args: Tuple(copyItems(items[1:]))}, d.checkDepth(dp+1))
+	case opBuild:
+		st, ds := d.pop()
+		n := d.top()
+		o, ok := d.stack[n].(*Object)
+		if !ok {
+			d.fail("BUILD on a %s", TypeName(d.stack[n]))
+		}
+		o.State = st
+		d.depth[n] = d.checkDepth(max(d.depth[n], ds+1))
+	case opProto:
+		p := d.readByte()
+		if p > 5 {
+			d.fail("unsupported pickle protocol: %d", p)
+		}
+		d.proto = int(p)
+	case opFrame:
+		n := binary.LittleEndian.Uint64(d.read(8))
+		if n > uint64(d.limits.MaxAlloc) || d.r == nil && n > uint64(len(d.buf)-d.pos) {
+			d.fail("frame exceeds the input (length %d)", n)
+		}
+		if d.r != nil && !d.fill(int(n)) {
+			d.truncated()
+		}
+	case opPersid:
+		pid := d.readLine()
+		d.push(d.persistent(string(pid)), 0)
+	case opBinpersid:
+		pid, _ := d.pop()
+		d.push(d.persistent(pid), 0)
+	default:
+		d.fail("invalid load key, %q", op)
+	}
+}
+
+func (d *Decoder) persistent(pid any) any {
+	if d.persistentLoad == nil {
+		d.fail("a load persistent id instruction was encountered, but no persistent_load function was specified")
+	}
+	v, err := d.persistentLoad(pid)
+	if err != nil {
+		panic(decodeError{err})
+	}
+	return v
+}
+
+func (d *Decoder) appendItems(n int, items []any, dp int32) {
+	switch t := d.stack[n].(type) {
+	case *List:
+		t.Items = append(t.Items, items...)
+	case *Object:
+		t.ListItems = append(t.ListItems, items...)
+	default:
+		d.fail("APPEND on a %s", TypeName(t))
+	}
+	d.account(int64(len(items)) * 16)
+	d.depth[n] = d.checkDepth(max(d.depth[n], dp+1))
+}
+
+func (d *Decoder) setItems(n int, kv []any, dp int32) {
+	switch t := d.stack[n].(type) {
+	case *Dict:
+		for i := 0; i < len(kv); i += 2 {
+			if err := t.Set(kv[i], kv[i+1]); err != nil {
+				d.fail("%v", err)
+			}
+		}
+	case *Object:
+		for i := 0; i < len(kv); i += 2 {
+			t.DictItems = append(t.DictItems, DictItem{kv[i], kv[i+1]})
+		}
+	default:
+		d.fail("SETITEM on a %s", TypeName(t))
+	}
+	d.account(int64(len(kv)) * 16)
+	d.depth[n] = d.checkDepth(max(d.depth[n], dp+1))
+}
+
+// latin1 encodes WTF-8 text as latin-1; ok is false when a code point is
+// above U+00FF.
+func latin1(s string) ([]byte, bool) {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		r, n := decodeWTF8(s[i:])
+		if r > 0xFF {
+			return nil, false
+		}
+		out = append(out, byte(r))
+		i += n
+	}
+	return out, true
+}
+
+func isLatin1Name(s any) bool {
+	switch s {
+	case "latin1", "latin-1", "latin_1", "iso-8859-1", "iso8859-1", "l1":
+		return true
+	}
+	return false
+}
+
+// iterItems returns the items of an iterable argument of set() and friends.
+func iterItems(v any) ([]any, bool) {
+	switch x := v.(type) {
+	case *List:
+		return x.Items, true
+	case Tuple:
+		return x, true
+	case *Set:
+		return x.Items(), true
+	case FrozenSet:
+		return x.Items(), true
+	}
+	return nil, false
+}
+
+// reduce builds the result of REDUCE: a few well-known calls map to value
+// types, everything else becomes an *Object. Nothing is ever called.
+func (d *Decoder) reduce(cls Global, args Tuple) any {
+	switch cls {
+	case gSet, gFrozenSet:
+		var items []any
+		if len(args) == 1 {
+			it, ok := iterItems(args[0])
+			if !ok {
+				break
+			}
+			items = it
+		} else if len(args) != 0 {
+			break
+		}
+		s := &Set{}
+		for _, x := range items {
+			if err := s.Add(x); err != nil {
+				d.fail("%v", err)
+			}
+		}
+		if cls == gSet {
+			return s
+		}
+		return FrozenSet{t: &s.t}
+	case gByteArray, gBytes:
+		var p []byte
+		switch {
+		case len(args) == 0:
+			p = []byte{}
+		case len(args) == 1:
+			b, ok := args[0].([]byte)
+			if !ok {
+				return &Object{Class: cls, Args: args}
+			}
+			p = bytes.Clone(b)
+		case len(args) == 2 && isLatin1Name(args[1]):
+			s, ok := args[0].(string)
+			if !ok {
+				return &Object{Class: cls, Args: args}
+			}
+			b, ok := latin1(s)
+			if !ok {
+				return &Object{Class: cls, Args: args}
+			}
+			p = b
+		default:
+			return &Object{Class: cls, Args: args}
+		}
+		if cls == gBytes {
+			return p
+		}
+		return ByteArray(p)
+	case gEncode:
+		if len(args) == 2 && isLatin1Name(args[1]) {
+			if s, ok := args[0].(string); ok {
+				if b, ok := latin1(s); ok {
+					return b
+				}
+			}
+		}
+	case gComplex:
+		var parts [2]float64
+		if len(args) > 2 {
+			break
+		}
+		ok := true
+		for i, a := range args {
+			n, isNum := asNumber(a)
+			if !isNum || n.kind == numComplex {
+				ok = false
+				break
+			}
+			switch n.kind {
+			case numFloat:
+				parts[i] = n.f
+			case numInt:
+				parts[i] = float64(n.i)
+			default:
+				f, _ := new(big.Float).SetInt(n.b).Float64()
+				if math.IsInf(f, 0) {
+					ok = false
+				}
+				parts[i] = f
+			}
+		}
+		if ok {
+			return complex(parts[0], parts[1])
+		}
+	case gReconstruc:
+		if len(args) == 3 {
+			if c, ok := args[0].(Global); ok {
+				return &Object{Class: c, Kind: BuildReconstructor, Args: Tuple{args[1], args[2]}}
+			}
+		}
+	}
+	return &Object{Class: cls, Kind: BuildReduce, Args: args}
+}

@@ -1,0 +1,78 @@
+// Package pickle reads and writes Python pickles (protocols 0 to 5) and
+// models Python values in Go, so that Go programs can exchange data with
+// unchanged CPython 2.7 and 3.x programs (multiprocessing connections and
+// managers in particular).
+//
+// Its surface is shaped like encoding/json: Marshal, Unmarshal, NewEncoder,
+// NewDecoder, and the Marshaler and Unmarshaler interfaces. Decoding never
+// calls, imports or executes anything named in a pickle: classes the
+// package has no Go type for become data (*Object, Global) that encode back
+// to an equal Python object. Hostile input is bounded (see Limits) and never
+// panics.
+//
+// # Python to Go (decoding into any: the value model)
+//
+//	Python                                   Go
+//	None                                     nil
+//	bool                                     bool
+//	int (and Python 2 long)                  int64, or *big.Int when it does not fit (always normalised)
+//	float                                    float64
+//	complex                                  complex128
+//	str (3.x) / unicode (2.x)                string (lone surrogates are kept as WTF-8 bytes)
+//	str (2.x: STRING, BINSTRING, ...)        Py2String (the raw bytes)
+//	bytes                                    []byte (also _codecs.encode(text, 'latin1') at protocols <= 2)
+//	bytearray                                ByteArray
+//	tuple                                    Tuple
+//	list                                     *List
+//	dict                                     *Dict (insertion ordered, Python key equality and hashing)
+//	set                                      *Set
+//	frozenset                                FrozenSet
+//	a global used as a value (e.g. float)    Global{Module, Name}
+//	anything else (instances, exceptions,    *Object{Class, Kind, Args, Kwargs, State, ListItems, DictItems},
+//	  slice, datetime, Token, RebuildProxy)    unless a Registry maps the class to a Go type
+//
+// Module names are normalised to Python 3 names when decoding (__builtin__
+// and exceptions become builtins, Queue becomes queue, copy_reg becomes
+// copyreg: CPython's Lib/_compat_pickle.py tables). Lists, dicts, sets and
+// objects are pointers, so values shared in the pickle are shared in Go and
+// cycles are cycles; re-encoding keeps both.
+//
+// # Go to Python (encoding)
+//
+// The value-model types encode as in the table above. Other Go values:
+//
+//	Go                                       Python
+//	int, int8..int64, uint8..uint64, uintptr int
+//	float32                                  float
+//	complex64                                complex
+//	[]any                                    list
+//	map[string]any                           dict (keys sorted)
+//	a type implementing Marshaler            whatever MarshalPickle returns
+//	structs, other maps, slices, pointers    see Marshal (struct fields by `pickle:"name"` tags)
+//
+// At protocols 0 to 2 globals are written with their Python 2 names, as
+// CPython's pickler does (fix_imports), and bytes are written as
+// _codecs.encode(text, 'latin1'). A Py2String is a Python 2 str at protocols
+// 0 to 2 and a str at 3 and above. In Python 2 mode (Encoder.SetPython2)
+// ASCII strings and []byte are written as Python 2 str too.
+//
+// The encoder's output is byte for byte the output of CPython's C pickler
+// (pickle.dumps) for the common values: scalars, strings, bytes, tuples,
+// lists, dicts, sets, globals, objects, memo and frames.
+//
+// # Python semantics
+//
+// Equal, Hash, Compare, Repr, Str and TypeName give Python's ==, hash, <,
+// repr(), str() and type names for value-model values, for code that
+// implements Python objects in Go (a shared dict or list).
+//
+// # Usage
+//
+//	data, err := pickle.Marshal(pickle.Tuple{"#RETURN", nil})
+//	var v any
+//	err = pickle.Unmarshal(data, &v)
+//	t := v.(pickle.Tuple)
+//
+// See https://docs.python.org/3/library/pickle.html and
+// https://docs.python.org/3/library/pickletools.html for the format.
+package pickle

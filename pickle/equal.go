@@ -1,0 +1,667 @@
+package pickle
+
+import (
+	"hash/maphash"
+	"math"
+	"math/big"
+	"unsafe"
+)
+
+// TypeError is a Python TypeError raised by a value operation (hashing an
+// unhashable value, ordering values Python cannot order, ...). Msg is
+// CPython's message text.
+type TypeError struct {
+	Msg string
+}
+
+func (e *TypeError) Error() string { return e.Msg }
+
+// maxCompareDepth bounds the recursion of Equal, Hash, Compare and Repr, like
+// Python's recursion limit.
+const maxCompareDepth = 10000
+
+// numKind classifies numeric values.
+type numKind int
+
+const (
+	notNum numKind = iota
+	numInt
+	numBig
+	numFloat
+	numComplex
+)
+
+type number struct {
+	kind numKind
+	i    int64
+	b    *big.Int
+	f    float64
+	c    complex128
+}
+
+// asNumber converts the Python numeric types of the value model, and Go's
+// numeric kinds, without reflection.
+func asNumber(v any) (number, bool) {
+	switch x := v.(type) {
+	case int64:
+		return number{kind: numInt, i: x}, true
+	case int:
+		return number{kind: numInt, i: int64(x)}, true
+	case bool:
+		if x {
+			return number{kind: numInt, i: 1}, true
+		}
+		return number{kind: numInt}, true
+	case float64:
+		return number{kind: numFloat, f: x}, true
+	case *big.Int:
+		if x == nil {
+			return number{}, false
+		}
+		if x.IsInt64() {
+			return number{kind: numInt, i: x.Int64()}, true
+		}
+		return number{kind: numBig, b: x}, true
+	case complex128:
+		return number{kind: numComplex, c: x}, true
+	case int32:
+		return number{kind: numInt, i: int64(x)}, true
+	case int16:
+		return number{kind: numInt, i: int64(x)}, true
+	case int8:
+		return number{kind: numInt, i: int64(x)}, true
+	case uint8:
+		return number{kind: numInt, i: int64(x)}, true
+	case uint16:
+		return number{kind: numInt, i: int64(x)}, true
+	case uint32:
+		return number{kind: numInt, i: int64(x)}, true
+	case uint:
+		return uintNumber(uint64(x)), true
+	case uint64:
+		return uintNumber(x), true
+	case uintptr:
+		return uintNumber(uint64(x)), true
+	case float32:
+		return number{kind: numFloat, f: float64(x)}, true
+	case complex64:
+		return number{kind: numComplex, c: complex128(x)}, true
+	}
+	return number{}, false
+}
+
+func uintNumber(u uint64) number {
+	if u <= math.MaxInt64 {
+		return number{kind: numInt, i: int64(u)}
+	}
+	return number{kind: numBig, b: new(big.Int).SetUint64(u)}
+}
+
+func (n number) bigInt() *big.Int {
+	if n.kind == numBig {
+		return n.b
+	}
+	return big.NewInt(n.i)
+}
+
+// cmpIntFloat compares an integer with a float exactly (f not NaN).
+func cmpIntFloat(n number, f float64) int {
+	if math.IsInf(f, 1) {
+		return -1
+	}
+	if math.IsInf(f, -1) {
+		return 1
+	}
+	if n.kind == numInt && n.i > -(1<<53) && n.i < 1<<53 {
+		return cmpFloat(float64(n.i), f)
+	}
+	bf := new(big.Float).SetInt(n.bigInt())
+	return bf.Cmp(big.NewFloat(f))
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// numEqual compares two numbers by Python's rules.
+func numEqual(a, b number) bool {
+	if a.kind == numComplex || b.kind == numComplex {
+		if a.kind == numComplex && b.kind == numComplex {
+			return a.c == b.c
+		}
+		if a.kind == numComplex {
+			a, b = b, a
+		}
+		return imag(b.c) == 0 && numEqual(a, number{kind: numFloat, f: real(b.c)})
+	}
+	switch {
+	case a.kind == numInt && b.kind == numInt:
+		return a.i == b.i
+	case a.kind == numFloat && b.kind == numFloat:
+		return a.f == b.f
+	case a.kind == numFloat:
+		return !math.IsNaN(a.f) && cmpIntFloat(b, a.f) == 0
+	case b.kind == numFloat:
+		return !math.IsNaN(b.f) && cmpIntFloat(a, b.f) == 0
+	}
+	return a.bigInt().Cmp(b.bigInt()) == 0
+}
+
+func (n number) toComplex() complex128 {
+	switch n.kind {
+	case numComplex:
+		return n.c
+	case numFloat:
+		return complex(n.f, 0)
+	case numInt:
+		return complex(float64(n.i), 0)
+	}
+	f, _ := new(big.Float).SetInt(n.b).Float64()
+	return complex(f, 0)
+}
+
+// numCompare orders two real numbers; ok is false when one is NaN
+// (every comparison is false).
+func numCompare(a, b number) (int, bool) {
+	switch {
+	case a.kind == numInt && b.kind == numInt:
+		if a.i < b.i {
+			return -1, true
+		} else if a.i > b.i {
+			return 1, true
+		}
+		return 0, true
+	case a.kind == numFloat && b.kind == numFloat:
+		if math.IsNaN(a.f) || math.IsNaN(b.f) {
+			return 0, false
+		}
+		return cmpFloat(a.f, b.f), true
+	case a.kind == numFloat:
+		if math.IsNaN(a.f) {
+			return 0, false
+		}
+		return -cmpIntFloat(b, a.f), true
+	case b.kind == numFloat:
+		if math.IsNaN(b.f) {
+			return 0, false
+		}
+		return cmpIntFloat(a, b.f), true
+	}
+	return a.bigInt().Cmp(b.bigInt()), true
+}
+
+// Equal reports whether a == b in Python. Numbers compare across types
+// (1 == 1.0 == True, complex(1, 0) == 1), NaN is unequal to itself, str and
+// bytes are never equal, a Py2String equals the string with the same bytes,
+// bytes equal a bytearray with the same content, tuples and lists compare
+// item by item but a list never equals a tuple, dicts ignore order, a set
+// equals a frozenset with the same items, Globals compare by name and
+// *Object by identity. Containers holding themselves compare equal to
+// themselves (identity shortcut, as CPython does for items).
+func Equal(a, b any) bool { return equal(a, b, 0) }
+
+func isIdentical(a, b any) bool {
+	switch x := a.(type) {
+	case *List:
+		y, ok := b.(*List)
+		return ok && x == y
+	case *Dict:
+		y, ok := b.(*Dict)
+		return ok && x == y
+	case *Set:
+		y, ok := b.(*Set)
+		return ok && x == y
+	case *Object:
+		y, ok := b.(*Object)
+		return ok && x == y
+	}
+	return false
+}
+
+// seqItems returns the items of a list-like or tuple-like value.
+func listItems(v any) ([]any, bool) {
+	switch x := v.(type) {
+	case *List:
+		if x == nil {
+			return nil, false
+		}
+		return x.Items, true
+	case []any:
+		return x, true
+	}
+	return nil, false
+}
+
+func setTable(v any) (*table, bool) {
+	switch x := v.(type) {
+	case *Set:
+		if x == nil {
+			return nil, false
+		}
+		return &x.t, true
+	case FrozenSet:
+		if x.t == nil {
+			return &table{}, true
+		}
+		return x.t, true
+	}
+	return nil, false
+}
+
+func bytesOf(v any) ([]byte, bool) {
+	switch x := v.(type) {
+	case []byte:
+		return x, true
+	case ByteArray:
+		return []byte(x), true
+	}
+	return nil, false
+}
+
+func strOf(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case Py2String:
+		return string(x), true
+	}
+	return "", false
+}
+
+func equal(a, b any, depth int) bool {
+	if depth > maxCompareDepth {
+		return false
+	}
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	if s, ok := strOf(a); ok {
+		t, ok := strOf(b)
+		return ok && s == t
+	}
+	if na, ok := asNumber(a); ok {
+		nb, ok := asNumber(b)
+		return ok && numEqual(na, nb)
+	}
+	if isIdentical(a, b) {
+		return true
+	}
+	if x, ok := bytesOf(a); ok {
+		y, ok := bytesOf(b)
+		return ok && string(x) == string(y)
+	}
+	switch x := a.(type) {
+	case Tuple:
+		y, ok := b.(Tuple)
+		return ok && itemsEqual(x, y, depth)
+	case *Dict:
+		y, ok := b.(*Dict)
+		return ok && x != nil && y != nil && dictEqual(x, y, depth)
+	case Global:
+		y, ok := b.(Global)
+		return ok && x == y
+	case *Object:
+		return false
+	}
+	if x, ok := listItems(a); ok {
+		y, ok := listItems(b)
+		return ok && itemsEqual(x, y, depth)
+	}
+	if x, ok := setTable(a); ok {
+		y, ok := setTable(b)
+		if !ok || x.live != y.live {
+			return false
+		}
+		for _, e := range x.entries {
+			if e.live && y.find(e.key, e.hash) < 0 {
+				return false
+			}
+		}
+		return true
+	}
+	if m, ok := a.(map[string]any); ok {
+		return equal(mapToDict(m), b, depth)
+	}
+	if m, ok := b.(map[string]any); ok {
+		return equal(a, mapToDict(m), depth)
+	}
+	defer func() { recover() }() // incomparable dynamic types
+	return a == b
+}
+
+func mapToDict(m map[string]any) *Dict {
+	d := &Dict{}
+	for k, v := range m {
+		d.t.insert(k, v, hashString(k))
+	}
+	return d
+}
+
+func itemsEqual(x, y []any, depth int) bool {
+	if len(x) != len(y) {
+		return false
+	}
+	for i := range x {
+		if !isIdentical(x[i], y[i]) && !equal(x[i], y[i], depth+1) {
+			return false
+		}
+	}
+	return true
+}
+
+func dictEqual(x, y *Dict, depth int) bool {
+	if x.t.live != y.t.live {
+		return false
+	}
+	for _, e := range x.t.entries {
+		if !e.live {
+			continue
+		}
+		j := y.t.find(e.key, e.hash)
+		if j < 0 {
+			return false
+		}
+		v := y.t.entries[j].value
+		if !isIdentical(e.value, v) && !equal(e.value, v, depth+1) {
+			return false
+		}
+	}
+	return true
+}
+
+var hashSeed = maphash.MakeSeed()
+
+func hashString(s string) uint64 { return maphash.String(hashSeed, s) }
+
+// Python's numeric hash: reduction modulo the Mersenne prime 2**61 - 1.
+const (
+	hashBits    = 61
+	hashModulus = (1 << hashBits) - 1
+	hashInf     = 314159
+)
+
+func hashInt64(i int64) uint64 {
+	neg := i < 0
+	var u uint64
+	if neg {
+		u = uint64(-(i + 1)) + 1 // |i| without overflow
+	} else {
+		u = uint64(i)
+	}
+	u %= hashModulus
+	return signHash(u, neg)
+}
+
+func signHash(u uint64, neg bool) uint64 {
+	h := int64(u)
+	if neg {
+		h = -h
+	}
+	if h == -1 {
+		h = -2
+	}
+	return uint64(h)
+}
+
+var bigModulus = new(big.Int).SetUint64(hashModulus)
+
+func hashBig(b *big.Int) uint64 {
+	m := new(big.Int).Abs(b)
+	m.Mod(m, bigModulus)
+	return signHash(m.Uint64(), b.Sign() < 0)
+}
+
+// hashFloat is CPython's _Py_HashDouble (NaN hashes to 0 here).
+func hashFloat(v float64) uint64 {
+	if math.IsInf(v, 0) {
+		if v > 0 {
+			return hashInf
+		}
+		return signHash(hashInf, true)
+	}
+	if math.IsNaN(v) {
+		return 0
+	}
+	m, e := math.Frexp(v)
+	neg := false
+	if m < 0 {
+		neg = true
+		m = -m
+	}
+	var x uint64
+	for m != 0 {
+		x = ((x << 28) & hashModulus) | x>>(hashBits-28)
+		m *= 268435456.0
+		e -= 28
+		y := uint64(m)
+		m -= float64(y)
+		x += y
+		if x >= hashModulus {
+			x -= hashModulus
+		}
+	}
+	if e >= 0 {
+		e = e % hashBits
+	} else {
+		e = hashBits - 1 - ((-1 - e) % hashBits)
+	}
+	x = ((x << uint(e)) & hashModulus) | x>>(hashBits-uint(e))
+	return signHash(x, neg)
+}
+
+func hashNumber(n number) uint64 {
+	switch n.kind {
+	case numInt:
+		return hashInt64(n.i)
+	case numBig:
+		return hashBig(n.b)
+	case numFloat:
+		return hashFloat(n.f)
+	}
+	h := hashFloat(real(n.c)) + 1000003*hashFloat(imag(n.c))
+	if int64(h) == -1 {
+		h = uint64(^uint64(1)) // -2
+	}
+	return h
+}
+
+func unhashable(v any) error {
+	return &TypeError{Msg: "unhashable type: '" + TypeName(v) + "'"}
+}
+
+// Hash returns a hash of v consistent with Equal: numbers hash like CPython
+// (hash(1) == hash(1.0) == hash(True)), strings with a per-process seed.
+// Mutable values (list, dict, set, bytearray) return a *TypeError
+// "unhashable type: 'list'".
+func Hash(v any) (uint64, error) { return hashValue(v, 0) }
+
+func hashValue(v any, depth int) (uint64, error) {
+	if depth > maxCompareDepth {
+		return 0, &TypeError{Msg: "maximum recursion depth exceeded while calculating hash"}
+	}
+	switch x := v.(type) {
+	case nil:
+		return 0x5f3759df, nil
+	case string:
+		return hashString(x), nil
+	case Py2String:
+		return hashString(string(x)), nil
+	case int64:
+		return hashInt64(x), nil
+	case []byte:
+		return hashString(string(x)) ^ 0x62, nil
+	case Tuple:
+		return hashItems(x, depth)
+	case Global:
+		return hashString(x.Module) ^ (hashString(x.Name) * 31), nil
+	case *Object:
+		return uint64(uintptr(unsafe.Pointer(x))) >> 3, nil
+	case FrozenSet:
+		return hashSet(x.t), nil
+	case *List, []any, *Dict, *Set, ByteArray, map[string]any:
+		return 0, unhashable(v)
+	}
+	if n, ok := asNumber(v); ok {
+		return hashNumber(n), nil
+	}
+	return 0, unhashable(v)
+}
+
+func hashItems(items []any, depth int) (uint64, error) {
+	// xxHash-like accumulation as in CPython's tuplehash.
+	const (
+		p1 = 11400714785074694791
+		p2 = 14029467366897019727
+		p5 = 2870177450012600261
+	)
+	acc := uint64(p5)
+	for _, it := range items {
+		h, err := hashValue(it, depth+1)
+		if err != nil {
+			return 0, err
+		}
+		acc += h * p2
+		acc = acc<<31 | acc>>33
+		acc *= p1
+	}
+	acc += uint64(len(items)) ^ (p5 ^ 3527539)
+	return acc, nil
+}
+
+func hashSet(t *table) uint64 {
+	if t == nil {
+		return 133146708735736
+	}
+	var h uint64
+	for _, e := range t.entries {
+		if e.live {
+			x := e.hash
+			h ^= ((x ^ 89869747) ^ (x << 16)) * 3644798167
+		}
+	}
+	h ^= (uint64(t.live) + 1) * 1927868237
+	h = h*69069 + 907133923
+	return h
+}
+
+// TypeName returns the Python type name of v: 'NoneType', 'int', 'str',
+// 'list', ... For an *Object it is the class name.
+func TypeName(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "NoneType"
+	case bool:
+		return "bool"
+	case string, Py2String:
+		return "str"
+	case []byte:
+		return "bytes"
+	case ByteArray:
+		return "bytearray"
+	case Tuple:
+		return "tuple"
+	case *List, []any:
+		return "list"
+	case *Dict, map[string]any:
+		return "dict"
+	case *Set:
+		return "set"
+	case FrozenSet:
+		return "frozenset"
+	case Global:
+		return "type"
+	case *Object:
+		return x.Class.Name
+	}
+	if n, ok := asNumber(v); ok {
+		switch n.kind {
+		case numFloat:
+			return "float"
+		case numComplex:
+			return "complex"
+		}
+		return "int"
+	}
+	return "object"
+}
+
+func notOrderable(a, b any) error {
+	return &TypeError{Msg: "'<' not supported between instances of '" + TypeName(a) + "' and '" + TypeName(b) + "'"}
+}
+
+// Compare orders a and b as Python's < does and returns -1, 0 or +1. Numbers
+// compare across types (a NaN compares as 0: neither is smaller), strings by
+// code point, bytes bytewise, tuples and lists lexicographically (a list only
+// with a list). Anything else, and mixed types, fail with a *TypeError whose
+// text is CPython's: "'<' not supported between instances of 'str' and 'int'".
+func Compare(a, b any) (int, error) { return compare(a, b, 0) }
+
+func compare(a, b any, depth int) (int, error) {
+	if depth > maxCompareDepth {
+		return 0, &TypeError{Msg: "maximum recursion depth exceeded in comparison"}
+	}
+	if na, ok := asNumber(a); ok {
+		if nb, ok := asNumber(b); ok && na.kind != numComplex && nb.kind != numComplex {
+			c, _ := numCompare(na, nb)
+			return c, nil
+		}
+		return 0, notOrderable(a, b)
+	}
+	if s, ok := strOf(a); ok {
+		if t, ok := strOf(b); ok {
+			return compareStrings(s, t), nil
+		}
+		return 0, notOrderable(a, b)
+	}
+	if x, ok := bytesOf(a); ok {
+		if y, ok := bytesOf(b); ok {
+			return compareStrings(string(x), string(y)), nil
+		}
+		return 0, notOrderable(a, b)
+	}
+	if x, ok := a.(Tuple); ok {
+		if y, ok := b.(Tuple); ok {
+			return compareItems(x, y, depth)
+		}
+		return 0, notOrderable(a, b)
+	}
+	if x, ok := listItems(a); ok {
+		if y, ok := listItems(b); ok {
+			return compareItems(x, y, depth)
+		}
+	}
+	return 0, notOrderable(a, b)
+}
+
+// compareStrings orders by code point; for valid UTF-8 this is byte order.
+func compareStrings(s, t string) int {
+	switch {
+	case s < t:
+		return -1
+	case s > t:
+		return 1
+	}
+	return 0
+}
+
+func compareItems(x, y []any, depth int) (int, error) {
+	for i := 0; i < len(x) && i < len(y); i++ {
+		if isIdentical(x[i], y[i]) || equal(x[i], y[i], depth+1) {
+			continue
+		}
+		return compare(x[i], y[i], depth+1)
+	}
+	switch {
+	case len(x) < len(y):
+		return -1, nil
+	case len(x) > len(y):
+		return 1, nil
+	}
+	return 0, nil
+}
