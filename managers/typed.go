@@ -108,7 +108,9 @@ func (q QueueProxy) GetNowait(ctx context.Context) (any, error) { return q.call0
 func (q QueueProxy) Qsize(ctx context.Context) (int, error) { return resultInt(q.call0(ctx, "qsize")) }
 
 // Empty reports whether the queue is empty (q.empty()).
-func (q QueueProxy) Empty(ctx context.Context) (bool, error) { return resultBool(q.call0(ctx, "empty")) }
+func (q QueueProxy) Empty(ctx context.Context) (bool, error) {
+	return resultBool(q.call0(ctx, "empty"))
+}
 
 // Full reports whether the queue is full (q.full()).
 func (q QueueProxy) Full(ctx context.Context) (bool, error) { return resultBool(q.call0(ctx, "full")) }
@@ -294,7 +296,9 @@ func (e EventProxy) Set(ctx context.Context) error { return e.callNone(ctx, "set
 func (e EventProxy) Clear(ctx context.Context) error { return e.callNone(ctx, "clear") }
 
 // IsSet reports whether the flag is set.
-func (e EventProxy) IsSet(ctx context.Context) (bool, error) { return resultBool(e.call0(ctx, "is_set")) }
+func (e EventProxy) IsSet(ctx context.Context) (bool, error) {
+	return resultBool(e.call0(ctx, "is_set"))
+}
 
 // Wait waits until the flag is set, at most timeout (a negative timeout waits without limit), and
 // reports the flag (e.wait(timeout)).
