@@ -5,6 +5,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/mpgo/mpgo/pickle"
 	"github.com/sirupsen/logrus"
 )
 
@@ -66,6 +67,10 @@ type Config struct {
 	// for every accepted connection whose handshake fails, with an error
 	// wrapping [ErrAuthFailed]. The connection is already closed.
 	OnHandshakeError func(remote net.Addr, err error)
+
+	// Registry, if set, maps Python classes to Go types in Recv (see
+	// pickle.Decoder.SetRegistry).
+	Registry *pickle.Registry
 
 	// Logger receives accept retries and failed handshakes; nil discards.
 	Logger logrus.FieldLogger

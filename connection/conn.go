@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mpgo/mpgo/pickle"
 	"github.com/mpgo/mpgo/wire"
 )
 
@@ -75,6 +76,7 @@ type Conn struct {
 
 	wmu  sync.Mutex
 	wbuf []byte
+	enc  *pickle.Encoder
 	werr error // sticky write error
 
 	dmu      sync.Mutex
@@ -534,5 +536,6 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 func (c *Conn) NetConn() net.Conn { return c.nc }
 
 // PeerProtocol returns the pickle protocol of the last pickle received by
-// Recv (0 before the first one).
+// Recv (2 for the PROTO-less protocols 0 and 1; 0 before the first one). In
+// automatic mode Send uses it.
 func (c *Conn) PeerProtocol() int { return int(c.peerProto.Load()) }

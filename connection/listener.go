@@ -269,4 +269,3 @@ func (l *Listener) LastAccepted() net.Addr {
 	defer l.mu.Unlock()
 	return l.last
 }
-
