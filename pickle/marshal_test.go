@@ -128,33 +128,33 @@ type Embedded struct {
 
 type Record struct {
 	Embedded
-	ID        int64             `pickle:"id"`
-	Payload   []byte            `pickle:"payload"`
-	Skip      string            `pickle:"-"`
-	Dash      string            `pickle:"-,"`
-	Empty     string            `pickle:"empty,omitempty"`
-	Zero      time.Time         `pickle:"zero,omitzero"`
-	Ratio     float32           `pickle:"ratio"`
-	Small     uint8             `pickle:"small"`
-	Big       uint64            `pickle:"big"`
-	Huge      big.Int           `pickle:"huge"`
-	When      time.Time         `pickle:"when"`
-	Inner     Inner             `pickle:"inner"`
-	PInner    *Inner            `pickle:"pinner"`
-	NilPtr    *Inner            `pickle:"nilptr"`
-	Items     []Inner           `pickle:"items"`
-	Counts    map[string]int    `pickle:"counts"`
-	ByID      map[int]string    `pickle:"by_id"`
-	Pair      [2]int            `pickle:"pair"`
-	Digest    [4]byte           `pickle:"digest"`
-	Any       any               `pickle:"any"`
-	Tuple     pickle.Tuple      `pickle:"tuple"`
-	Dict      *pickle.Dict      `pickle:"dict"`
-	Decimal   pickle.Decimal    `pickle:"decimal"`
-	Wait      pickle.TimeDelta  `pickle:"wait"`
-	C         complex64         `pickle:"c"`
-	Flags     map[string]bool   `pickle:"flags"`
-	Nested    map[string][]int8 `pickle:"nested"`
+	ID         int64             `pickle:"id"`
+	Payload    []byte            `pickle:"payload"`
+	Skip       string            `pickle:"-"`
+	Dash       string            `pickle:"-,"`
+	Empty      string            `pickle:"empty,omitempty"`
+	Zero       time.Time         `pickle:"zero,omitzero"`
+	Ratio      float32           `pickle:"ratio"`
+	Small      uint8             `pickle:"small"`
+	Big        uint64            `pickle:"big"`
+	Huge       big.Int           `pickle:"huge"`
+	When       time.Time         `pickle:"when"`
+	Inner      Inner             `pickle:"inner"`
+	PInner     *Inner            `pickle:"pinner"`
+	NilPtr     *Inner            `pickle:"nilptr"`
+	Items      []Inner           `pickle:"items"`
+	Counts     map[string]int    `pickle:"counts"`
+	ByID       map[int]string    `pickle:"by_id"`
+	Pair       [2]int            `pickle:"pair"`
+	Digest     [4]byte           `pickle:"digest"`
+	Any        any               `pickle:"any"`
+	Tuple      pickle.Tuple      `pickle:"tuple"`
+	Dict       *pickle.Dict      `pickle:"dict"`
+	Decimal    pickle.Decimal    `pickle:"decimal"`
+	Wait       pickle.TimeDelta  `pickle:"wait"`
+	C          complex64         `pickle:"c"`
+	Flags      map[string]bool   `pickle:"flags"`
+	Nested     map[string][]int8 `pickle:"nested"`
 	unexported int
 }
 
@@ -163,17 +163,17 @@ func sampleRecord(t testing.TB) Record {
 		Embedded: Embedded{Level: 3},
 		ID:       7, Payload: []byte("xyz"), Skip: "not sent", Dash: "dash",
 		Ratio: 0.5, Small: 200, Big: math.MaxUint64,
-		When:   time.Date(2024, 2, 29, 13, 14, 15, 123456000, time.UTC),
-		Inner:  Inner{Name: "in", Tags: []string{"a", "b"}},
-		PInner: &Inner{Name: "p"},
-		Items:  []Inner{{Name: "i0"}, {Name: "i1", Tags: []string{}}},
-		Counts: map[string]int{"x": 1, "y": -2},
-		ByID:   map[int]string{1: "one", 2: "two"},
-		Pair:   [2]int{4, 5},
-		Digest: [4]byte{1, 2, 3, 4},
-		Any:    pickle.NewList(int64(1), "two"),
-		Tuple:  pickle.Tuple{int64(1), "t"},
-		Dict:   mustDict(t, "k", "v"),
+		When:    time.Date(2024, 2, 29, 13, 14, 15, 123456000, time.UTC),
+		Inner:   Inner{Name: "in", Tags: []string{"a", "b"}},
+		PInner:  &Inner{Name: "p"},
+		Items:   []Inner{{Name: "i0"}, {Name: "i1", Tags: []string{}}},
+		Counts:  map[string]int{"x": 1, "y": -2},
+		ByID:    map[int]string{1: "one", 2: "two"},
+		Pair:    [2]int{4, 5},
+		Digest:  [4]byte{1, 2, 3, 4},
+		Any:     pickle.NewList(int64(1), "two"),
+		Tuple:   pickle.Tuple{int64(1), "t"},
+		Dict:    mustDict(t, "k", "v"),
 		Decimal: "3.14",
 		Wait:    pickle.TimeDelta{Days: 1, Seconds: 2, Microseconds: 3},
 		C:       complex(1, 2),
