@@ -1,0 +1,356 @@
+package managers
+
+import (
+	"context"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mpgo/mpgo/pickle"
+)
+
+// Queue is a FIFO queue shared by Go code and Python proxies: the object behind SyncManager's
+// 'Queue' and 'JoinableQueue' typeids (both queue.Queue in CPython) and behind the documented
+// register('get_queue', callable=lambda: queue) pattern ([Singleton]). Go code calls Put, Get
+// and friends directly; Python clients call put, get, put_nowait, get_nowait, qsize, empty,
+// full, task_done, join and shutdown (3.13's queue.Queue API, served to every Python version).
+//
+// Errors follow Python: [ErrQueueEmpty] (queue.Empty), [ErrQueueFull] (queue.Full),
+// [ErrQueueShutDown] (queue.ShutDown, 3.13) are *PyExceptions, so errors.Is works with them.
+//
+// A Queue is safe for concurrent use. Create it with [NewQueue].
+type Queue struct {
+	mu         sync.Mutex
+	items      []any
+	head       int
+	maxsize    int
+	unfinished int
+	shutdown   bool
+	changed    chan struct{} // closed and replaced on every state change
+}
+
+// Queue errors, as the Python exceptions Python clients receive.
+var (
+	ErrQueueEmpty    = &PyException{Module: "queue", Name: "Empty", Args: pickle.Tuple{}}
+	ErrQueueFull     = &PyException{Module: "queue", Name: "Full", Args: pickle.Tuple{}}
+	ErrQueueShutDown = &PyException{Module: "queue", Name: "ShutDown", Args: pickle.Tuple{}}
+)
+
+// NewQueue returns an empty queue holding at most maxsize items (maxsize <= 0: unbounded),
+// like queue.Queue(maxsize).
+func NewQueue(maxsize int) *Queue {
+	if maxsize < 0 {
+		maxsize = 0
+	}
+	return &Queue{maxsize: maxsize, changed: make(chan struct{})}
+}
+
+func (q *Queue) notifyLocked() {
+	close(q.changed)
+	q.changed = make(chan struct{})
+}
+
+func (q *Queue) lenLocked() int { return len(q.items) - q.head }
+
+func (q *Queue) fullLocked() bool { return q.maxsize > 0 && q.lenLocked() >= q.maxsize }
+
+func (q *Queue) pushLocked(v any) {
+	q.items = append(q.items, v)
+	q.unfinished++
+	q.notifyLocked()
+}
+
+func (q *Queue) popLocked() any {
+	v := q.items[q.head]
+	q.items[q.head] = nil
+	q.head++
+	if q.head == len(q.items) {
+		q.items, q.head = q.items[:0], 0
+	} else if q.head > 1024 && q.head*2 > len(q.items) {
+		q.items = append(q.items[:0], q.items[q.head:]...)
+		clear(q.items[len(q.items):cap(q.items)])
+		q.head = 0
+	}
+	q.notifyLocked()
+	return v
+}
+
+// wait waits for a state change; the deadline is zero for none. It returns (false, nil) at
+// the deadline. q.mu is held on entry and on return.
+func (q *Queue) wait(ctx context.Context, deadline time.Time) (bool, error) {
+	ch := q.changed
+	q.mu.Unlock()
+	defer q.mu.Lock()
+	var timer <-chan time.Time
+	if !deadline.IsZero() {
+		d := time.Until(deadline)
+		if d <= 0 {
+			return false, nil
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-ch:
+		return true, nil
+	case <-timer:
+		return false, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
+// Put adds v, waiting while the queue is full until ctx ends (ctx's error is returned; with a
+// ctx deadline that is context.DeadlineExceeded). After Shutdown it returns ErrQueueShutDown.
+func (q *Queue) Put(ctx context.Context, v any) error { return q.put(ctx, v, true, time.Time{}) }
+
+// PutNowait adds v if there is room at once, else returns ErrQueueFull.
+func (q *Queue) PutNowait(v any) error { return q.put(context.Background(), v, false, time.Time{}) }
+
+// PutTimeout is Python's put(v, timeout=d): it returns ErrQueueFull after waiting d.
+func (q *Queue) PutTimeout(ctx context.Context, v any, d time.Duration) error {
+	return q.put(ctx, v, true, time.Now().Add(max(d, 0)+1))
+}
+
+func (q *Queue) put(ctx context.Context, v any, block bool, deadline time.Time) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for {
+		if q.shutdown {
+			return ErrQueueShutDown
+		}
+		if !q.fullLocked() {
+			q.pushLocked(v)
+			return nil
+		}
+		if !block {
+			return ErrQueueFull
+		}
+		ok, err := q.wait(ctx, deadline)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if q.shutdown {
+				return ErrQueueShutDown
+			}
+			if !q.fullLocked() {
+				continue
+			}
+			return ErrQueueFull
+		}
+	}
+}
+
+// Get removes and returns the oldest item, waiting until there is one or ctx ends. After
+// Shutdown it returns ErrQueueShutDown once the queue is empty.
+func (q *Queue) Get(ctx context.Context) (any, error) { return q.get(ctx, true, time.Time{}) }
+
+// GetNowait returns the oldest item if there is one at once, else ErrQueueEmpty.
+func (q *Queue) GetNowait() (any, error) { return q.get(context.Background(), false, time.Time{}) }
+
+// GetTimeout is Python's get(timeout=d): it returns ErrQueueEmpty after waiting d.
+func (q *Queue) GetTimeout(ctx context.Context, d time.Duration) (any, error) {
+	return q.get(ctx, true, time.Now().Add(max(d, 0)+1))
+}
+
+func (q *Queue) get(ctx context.Context, block bool, deadline time.Time) (any, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for {
+		if q.lenLocked() > 0 {
+			return q.popLocked(), nil
+		}
+		if q.shutdown {
+			return nil, ErrQueueShutDown
+		}
+		if !block {
+			return nil, ErrQueueEmpty
+		}
+		ok, err := q.wait(ctx, deadline)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			if q.lenLocked() > 0 {
+				continue
+			}
+			if q.shutdown {
+				return nil, ErrQueueShutDown
+			}
+			return nil, ErrQueueEmpty
+		}
+	}
+}
+
+// TaskDone marks one item taken from the queue as processed (see Join). It returns Python's
+// ValueError('task_done() called too many times') when called more times than items were put.
+func (q *Queue) TaskDone() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.unfinished <= 0 {
+		return NewPyException("builtins", "ValueError", "task_done() called too many times")
+	}
+	q.unfinished--
+	if q.unfinished == 0 {
+		q.notifyLocked()
+	}
+	return nil
+}
+
+// Join waits until every item put has been marked done with TaskDone, or ctx ends.
+func (q *Queue) Join(ctx context.Context) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for q.unfinished > 0 {
+		if _, err := q.wait(ctx, time.Time{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Qsize returns the number of items.
+func (q *Queue) Qsize() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.lenLocked()
+}
+
+// Empty reports whether the queue holds no item.
+func (q *Queue) Empty() bool { return q.Qsize() == 0 }
+
+// Full reports whether the queue holds maxsize items (never for an unbounded queue).
+func (q *Queue) Full() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.fullLocked()
+}
+
+// Maxsize returns the capacity given to NewQueue (0: unbounded).
+func (q *Queue) Maxsize() int { return q.maxsize }
+
+// Shutdown shuts the queue down (Python 3.13's Queue.shutdown): Put fails with
+// ErrQueueShutDown from now on, and Get does once the queue is empty. With immediate, the
+// items are discarded (counted as done), so Get fails at once and Join returns.
+func (q *Queue) Shutdown(immediate bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.shutdown = true
+	if immediate {
+		for q.lenLocked() > 0 {
+			q.items[q.head] = nil
+			q.head++
+			if q.unfinished > 0 {
+				q.unfinished--
+			}
+		}
+		q.items, q.head = q.items[:0], 0
+	}
+	q.notifyLocked()
+}
+
+// queueMethods is dir(queue.Queue) of CPython 3.13 without private names (the exposed list
+// CPython sends for a Queue).
+var queueMethods = []string{"empty", "full", "get", "get_nowait", "join", "put", "put_nowait", "qsize", "shutdown", "task_done"}
+
+// ExposedMethods returns the methods Python clients may call.
+func (q *Queue) ExposedMethods() []string { return slices.Clone(queueMethods) }
+
+// timeoutDeadline converts Python's (block, timeout) pair to a deadline.
+func timeoutDeadline(timeout any) (time.Time, error) {
+	if timeout == nil {
+		return time.Time{}, nil
+	}
+	f, ok := pyFloat(timeout)
+	if !ok {
+		if _, isF := timeout.(float64); isF { // NaN
+			return time.Time{}, NewPyException("builtins", "ValueError", "'timeout' must be a non-negative number")
+		}
+		return time.Time{}, NewPyException("builtins", "TypeError", "'<' not supported between instances of '"+pickle.TypeName(timeout)+"' and 'int'")
+	}
+	if f < 0 {
+		return time.Time{}, NewPyException("builtins", "ValueError", "'timeout' must be a non-negative number")
+	}
+	if f > math.MaxInt64/1e9/2 {
+		return time.Time{}, nil // effectively forever
+	}
+	return time.Now().Add(time.Duration(f * 1e9)), nil
+}
+
+// CallMethod serves queue.Queue's Python API.
+func (q *Queue) CallMethod(ctx context.Context, name string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
+	switch name {
+	case "put", "put_nowait":
+		var a []any
+		var err error
+		block := true
+		var deadline time.Time
+		if name == "put" {
+			a, err = bindCall("Queue.put", []string{"item", "block", "timeout"}, []any{true, nil}, args, kwargs)
+			if err != nil {
+				return nil, err
+			}
+			block = pyTruth(a[1])
+			if block {
+				if deadline, err = timeoutDeadline(a[2]); err != nil {
+					return nil, err
+				}
+			}
+		} else {
+			a, err = bindCall("Queue.put_nowait", []string{"item"}, nil, args, kwargs)
+			if err != nil {
+				return nil, err
+			}
+			block = false
+		}
+		return nil, q.put(ctx, a[0], block, deadline)
+	case "get", "get_nowait":
+		block := true
+		var deadline time.Time
+		if name == "get" {
+			a, err := bindCall("Queue.get", []string{"block", "timeout"}, []any{true, nil}, args, kwargs)
+			if err != nil {
+				return nil, err
+			}
+			block = pyTruth(a[0])
+			if block {
+				if deadline, err = timeoutDeadline(a[1]); err != nil {
+					return nil, err
+				}
+			}
+		} else {
+			if _, err := bindCall("Queue.get_nowait", nil, nil, args, kwargs); err != nil {
+				return nil, err
+			}
+			block = false
+		}
+		return q.get(ctx, block, deadline)
+	case "qsize", "empty", "full", "task_done", "join":
+		if _, err := bindCall("Queue."+name, nil, nil, args, kwargs); err != nil {
+			return nil, err
+		}
+		switch name {
+		case "qsize":
+			return int64(q.Qsize()), nil
+		case "empty":
+			return q.Empty(), nil
+		case "full":
+			return q.Full(), nil
+		case "task_done":
+			return nil, q.TaskDone()
+		default:
+			return nil, q.Join(ctx)
+		}
+	case "shutdown":
+		a, err := bindCall("Queue.shutdown", []string{"immediate"}, []any{false}, args, kwargs)
+		if err != nil {
+			return nil, err
+		}
+		q.Shutdown(pyTruth(a[0]))
+		return nil, nil
+	}
+	return nil, NewPyException("builtins", "AttributeError", "'Queue' object has no attribute '"+name+"'")
+}
