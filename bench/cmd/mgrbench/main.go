@@ -164,11 +164,21 @@ type report struct {
 // cellAgg is the median over runs of one cell.
 type cellAgg struct {
 	OpsPerSec float64   `json:"ops_per_sec"`
+	SrvCPUus  float64   `json:"server_cpu_us_per_op,omitempty"` // server CPU time per operation
+	GenCPUus  float64   `json:"generator_cpu_us_per_op,omitempty"`
 	P50us     float64   `json:"p50_us"`
 	P99us     float64   `json:"p99_us"`
 	Runs      []float64 `json:"runs_ops_per_sec"`
 	p50s      []float64
 	p99s      []float64
+	srvCPU    []float64
+	genCPU    []float64
+}
+
+func (c *cellAgg) addCPU(srv, gen float64) {
+	c.srvCPU = append(c.srvCPU, srv)
+	c.genCPU = append(c.genCPU, gen)
+	c.SrvCPUus, c.GenCPUus = median(c.srvCPU), median(c.genCPU)
 }
 
 func (c *cellAgg) add(opsps float64, p50, p99 time.Duration) {
@@ -310,7 +320,12 @@ func runGo(ctx context.Context, o *options, srvs []*server, rep *report) {
 					if ctx.Err() != nil {
 						return
 					}
-					res, err := loadgen.Run(ctx, s.target(), loadgen.Cell{Workload: w, Conns: n, Warmup: o.warmup, Duration: o.duration})
+					var s0, s1, g0, g1 time.Duration
+					cell := loadgen.Cell{Workload: w, Conns: n, Warmup: o.warmup, Duration: o.duration,
+						AtStart: func() { s0, _ = cpuTime(s.pid()); g0 = selfCPU() },
+						AtEnd:   func() { s1, _ = cpuTime(s.pid()); g1 = selfCPU() },
+					}
+					res, err := loadgen.Run(ctx, s.target(), cell)
 					key := fmt.Sprintf("%s/%d", w, n)
 					if err != nil {
 						msg := fmt.Sprintf("run %d %s %s: %v", r+1, s.name, key, err)
@@ -327,8 +342,14 @@ func runGo(ctx context.Context, o *options, srvs []*server, rep *report) {
 						m[key] = &cellAgg{}
 					}
 					m[key].add(res.OpsPerSec(), res.Hist.Quantile(0.5), res.Hist.Quantile(0.99))
-					fmt.Printf("  run %d %-12s %-10s %10.0f ops/s  p50 %8s  p99 %8s\n", r+1, s.name, key,
-						res.OpsPerSec(), fmtDur(res.Hist.Quantile(0.5)), fmtDur(res.Hist.Quantile(0.99)))
+					var srvUS, genUS float64
+					if res.Ops > 0 {
+						srvUS = float64(s1-s0) / 1e3 / float64(res.Ops)
+						genUS = float64(g1-g0) / 1e3 / float64(res.Ops)
+						m[key].addCPU(srvUS, genUS)
+					}
+					fmt.Printf("  run %d %-12s %-10s %10.0f ops/s  p50 %8s  p99 %8s  cpu/op server %5.1fus generator %5.1fus\n", r+1, s.name, key,
+						res.OpsPerSec(), fmtDur(res.Hist.Quantile(0.5)), fmtDur(res.Hist.Quantile(0.99)), srvUS, genUS)
 				}
 			}
 		}
@@ -389,6 +410,25 @@ func printReport(o *options, srvs []*server, rep *report) {
 				fmt.Printf(" | %-9s | %-9s | %s\n",
 					ratio(mp, rep.Go[cp][key], false), ratio(mp, rep.Go["echo"][fmt.Sprintf("%s/%d", o.workloads[0], c)], false),
 					ratio(mp, rep.Go[cp][key], true))
+			}
+		}
+	}
+	if len(rep.Go) > 0 {
+		fmt.Printf("\n== server CPU time per operation (us; /proc/PID/stat, 10 ms ticks) [generator CPU per op]\n")
+		for _, w := range o.workloads {
+			for _, c := range o.conns {
+				key := fmt.Sprintf("%s/%d", w, c)
+				fmt.Printf("%-11s", key)
+				for _, n := range names {
+					k := key
+					if n == "echo" {
+						k = fmt.Sprintf("%s/%d", o.workloads[0], c)
+					}
+					if a := rep.Go[n][k]; a != nil {
+						fmt.Printf(" | %-12s %6.1f [%4.1f]", n, a.SrvCPUus, a.GenCPUus)
+					}
+				}
+				fmt.Println()
 			}
 		}
 	}

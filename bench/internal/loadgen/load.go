@@ -56,6 +56,9 @@ type Cell struct {
 	Conns    int
 	Warmup   time.Duration
 	Duration time.Duration
+	// AtStart and AtEnd, when set, are called when the measured window opens
+	// and closes (e.g. to sample the server's CPU time).
+	AtStart, AtEnd func()
 }
 
 // dialParallel bounds concurrent dials (CPython's listen backlog is 16 before 3.13).
@@ -147,6 +150,14 @@ func Run(ctx context.Context, t Target, c Cell) (*Result, error) {
 	}
 	time.Sleep(time.Until(begin))
 	start.Done()
+	time.Sleep(time.Until(recStart))
+	if c.AtStart != nil {
+		c.AtStart()
+	}
+	time.Sleep(time.Until(end))
+	if c.AtEnd != nil {
+		c.AtEnd()
+	}
 	wg.Wait()
 	if e := firstErr.Load(); e != nil {
 		return nil, *e
