@@ -188,6 +188,7 @@ func (s *Server) startConn(c *connection.Conn) {
 		c.Close()
 		return
 	}
+	s.log().WithField("remote", remote).Debug("managers: connection accepted")
 	sc := newServerConn(s, c, remote)
 	s.conns[sc] = struct{}{}
 	s.wg.Add(1)

@@ -222,7 +222,7 @@ func objRepr(obj Object, ident string) string {
 	if r, ok := obj.(Reprer); ok {
 		return r.PyRepr()
 	}
-	return "<" + goTypeName(obj) + " object at 0x" + ident + ">"
+	return "<" + pyClassName(obj) + " object at 0x" + ident + ">"
 }
 
 // objStr is str(obj): PyStr, else repr.

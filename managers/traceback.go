@@ -60,7 +60,7 @@ func notExposedReply(python2 bool, obj Object, exposed map[string]bool, method s
 		return Reply{Kind: KindTraceback, Value: keyErr}
 	}
 	attr := traceback("serve_client", "raise AttributeError(",
-		fmt.Sprintf("AttributeError: method %s of <class '%s'> object is not in exposed=%s", pickle.Repr(method), goTypeName(obj), pySetRepr(exposed)))
+		fmt.Sprintf("AttributeError: method %s of <class '%s'> object is not in exposed=%s", pickle.Repr(method), pyClassName(obj), pySetRepr(exposed)))
 	return Reply{Kind: KindTraceback, Value: chained(attr, keyErr)}
 }
 
@@ -97,4 +97,13 @@ func panicReply(where, code string, p any) Reply {
 func unserializableText(err error) string {
 	msg := strings.TrimPrefix(err.Error(), "pickle: ")
 	return traceback("serve_client", "send(msg)", "TypeError: "+msg)
+}
+
+// pyClassName is the class name shown for obj in tracebacks: the wrapped type of a
+// [*Reflected], else the Go type.
+func pyClassName(obj Object) string {
+	if r, ok := obj.(*Reflected); ok {
+		return r.tab.typeName
+	}
+	return goTypeName(obj)
 }
