@@ -910,7 +910,12 @@ func (d *Decoder) step(op byte) {
 		}
 		cls, ok := cv.(Global)
 		if !ok {
-			d.fail("REDUCE callable must be a global, not %s", TypeName(cv))
+			switch cv.(type) {
+			case *Object, Tuple, *List, *Dict, *Set, FrozenSet:
+				d.push(&Object{Kind: BuildReduce, Args: args, Callable: cv}, d.checkDepth(da+1))
+				return
+			}
+			d.fail("REDUCE callable must be a global or an object, not %s", TypeName(cv))
 		}
 		d.push(d.reduce(cls, args), d.checkDepth(da+1))
 	case opNewobj:

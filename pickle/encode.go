@@ -1212,7 +1212,11 @@ func (e *Encoder) saveObject(o *Object) {
 		e.saveArgs(args)
 		e.write1(opReduce)
 	default:
-		e.saveGlobal(o.Class)
+		if o.Callable != nil {
+			e.save(o.Callable)
+		} else {
+			e.saveGlobal(o.Class)
+		}
 		e.saveArgs(o.Args)
 		e.write1(opReduce)
 	}

@@ -87,6 +87,11 @@ type Object struct {
 	State     any        // the BUILD argument; nil when there was no BUILD
 	ListItems []any      // items appended with APPEND/APPENDS
 	DictItems []DictItem // items set with SETITEM/SETITEMS
+
+	// Callable is the callable of a REDUCE when it is not a global (for
+	// example a functools.partial object, as Python 3 pickles
+	// __getnewargs_ex__ at protocols 2 and 3); Class is then empty.
+	Callable any
 }
 
 // NewObject returns an *Object built by calling class with args (REDUCE).
