@@ -207,10 +207,10 @@ func (c *serverConn) publicCreate(req Request) (rep Reply) {
 }
 
 // create makes (or re-registers) an object of typeid, as CPython's Server.create: refcount +1.
-func (s *Server) create(ctx context.Context, typeid string, args pickle.Tuple, kwargs *pickle.Dict) (*entry, error) {
+func (s *Server) create(ctx context.Context, typeid string, args pickle.Tuple, kwargs *pickle.Dict) (created, error) {
 	ti := s.registry().lookup(typeid)
 	if ti == nil {
-		return nil, keyError(typeid)
+		return created{}, keyError(typeid)
 	}
 	if kwargs == nil {
 		kwargs = pickle.NewDict()
@@ -218,7 +218,7 @@ func (s *Server) create(ctx context.Context, typeid string, args pickle.Tuple, k
 	var obj Object
 	if ti.New == nil {
 		if kwargs.Len() > 0 || len(args) != 1 {
-			return nil, NewPyException("builtins", "ValueError", "Without callable, must have one non-keyword argument")
+			return created{}, NewPyException("builtins", "ValueError", "Without callable, must have one non-keyword argument")
 		}
 		switch a := args[0].(type) {
 		case *Ref:
@@ -226,16 +226,21 @@ func (s *Server) create(ctx context.Context, typeid string, args pickle.Tuple, k
 		case Object:
 			obj = a
 		default:
-			return nil, NewPyException("builtins", "TypeError", fmt.Sprintf("typeid %s registered without a constructor needs a shared object, not '%s'", pickle.Repr(typeid), pickle.TypeName(args[0])))
+			// A plain Go value returned by a method_to_typeid method: expose its methods.
+			if r, err := Reflect(a); err == nil {
+				obj = r
+				break
+			}
+			return created{}, NewPyException("builtins", "TypeError", fmt.Sprintf("typeid %s registered without a constructor needs a shared object, not '%s'", pickle.Repr(typeid), pickle.TypeName(args[0])))
 		}
 	} else {
 		var err error
 		obj, err = ti.New(ctx, args, kwargs)
 		if err != nil {
-			return nil, err
+			return created{}, err
 		}
 		if obj == nil {
-			return nil, NewPyException("builtins", "TypeError", fmt.Sprintf("constructor of typeid %s returned no object", pickle.Repr(typeid)))
+			return created{}, NewPyException("builtins", "TypeError", fmt.Sprintf("constructor of typeid %s returned no object", pickle.Repr(typeid)))
 		}
 	}
 	var exposed []string

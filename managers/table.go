@@ -49,7 +49,7 @@ func identityKey(obj Object) any {
 
 // register stores obj (created for typeid) as CPython's create does: the same object keeps its
 // ident (and its refcount); the exposed names are replaced; then the refcount is incremented.
-func (t *table) register(obj Object, typeid string, exposed []string, m2t map[string]string) *entry {
+func (t *table) register(obj Object, typeid string, exposed []string, m2t map[string]string) created {
 	set := make(map[string]bool, len(exposed))
 	for _, n := range exposed {
 		set[n] = true
@@ -74,7 +74,14 @@ func (t *table) register(obj Object, typeid string, exposed []string, m2t map[st
 		e.tracked, e.refcount = true, 0
 	}
 	e.refcount++
-	return e
+	return created{ident: e.ident, exposed: exposed}
+}
+
+// created is what create reports: a snapshot, since a singleton's entry may be re-registered
+// concurrently.
+type created struct {
+	ident   string
+	exposed []string
 }
 
 // lookup returns the entry for ident, tracked or internally held (the method loop's lookup).
