@@ -1,15 +1,19 @@
 package compat_tests
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -474,4 +478,72 @@ func TestConnPythonListener(t *testing.T) {
 			r.want(t, "auth_error", "AuthenticationError")
 		})
 	})
+}
+
+// TestConnEcho runs every interpreter's Client against the `mpgo echo`
+// binary: objects come back equal (re-encoded by mpgo), raw messages byte for
+// byte.
+func TestConnEcho(t *testing.T) {
+	bin := mpgoBinary(t)
+	forEachPython(t, nil, func(t *testing.T, py python) {
+		for _, keyed := range []bool{true, false} {
+			name, args, keyArg := "authkey", []string{"echo", "--authkey", string(connKey)}, hexKey(connKey)
+			if !keyed {
+				name, args, keyArg = "no_authkey", []string{"echo"}, "none"
+			}
+			t.Run(name, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				cmd := exec.CommandContext(ctx, bin, args...)
+				cmd.Env = filterEnv(os.Environ(), "MPGO_AUTHKEY")
+				out, err := cmd.StdoutPipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var stderr bytes.Buffer
+				cmd.Stderr = &stderr
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				defer func() {
+					cmd.Process.Signal(os.Interrupt)
+					done := make(chan error, 1)
+					go func() { done <- cmd.Wait() }()
+					select {
+					case err := <-done:
+						if err != nil {
+							t.Errorf("mpgo echo did not exit cleanly on SIGINT: %v\n%s", err, stderr.String())
+						}
+					case <-time.After(10 * time.Second):
+						cmd.Process.Kill()
+						t.Error("mpgo echo ignored SIGINT")
+					}
+				}()
+				line, err := bufio.NewReader(out).ReadBytes('\n')
+				if err != nil {
+					t.Fatalf("no startup line: %v\n%s", err, stderr.String())
+				}
+				var ready struct {
+					Address       string
+					Authenticated bool
+				}
+				if err := json.Unmarshal(line, &ready); err != nil || ready.Authenticated != keyed {
+					t.Fatalf("startup line %q: %v", line, err)
+				}
+				var r result
+				runPythonJSON(t, py, &r, "conn_echo_client.py", "--address", ready.Address, "--authkey-hex", keyArg)
+				r.want(t, "ok", true)
+			})
+		}
+	})
+}
+
+func filterEnv(env []string, name string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

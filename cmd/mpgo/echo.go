@@ -183,7 +183,7 @@ func echoConn(c *connection.Conn, raw bool) (int, error) {
 		}
 		out := p
 		if !raw {
-			if b, ok := recode(enc, buf[:0], p); ok {
+			if b, ok := echoRecode(enc, buf[:0], p); ok {
 				out, buf = b, b
 			}
 		}
@@ -193,9 +193,9 @@ func echoConn(c *connection.Conn, raw bool) (int, error) {
 	}
 }
 
-// recode re-encodes a frame that is a whole pickle with a PROTO 2..5 header
+// echoRecode re-encodes a frame that is a whole pickle with a PROTO 2..5 header
 // in the same protocol; ok is false for any other frame.
-func recode(enc *pickle.Encoder, dst, p []byte) ([]byte, bool) {
+func echoRecode(enc *pickle.Encoder, dst, p []byte) ([]byte, bool) {
 	if len(p) < 2 || p[0] != 0x80 || p[1] < 2 || p[1] > 5 {
 		return nil, false
 	}
