@@ -1055,7 +1055,16 @@ func latin1(s string) ([]byte, bool) {
 	return out, true
 }
 
-func isLatin1Name(s any) bool {
+func isLatin1Name(v any) bool {
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	case Py2String:
+		s = string(x)
+	default:
+		return false
+	}
 	switch s {
 	case "latin1", "latin-1", "latin_1", "iso-8859-1", "iso8859-1", "l1":
 		return true
@@ -1115,7 +1124,7 @@ func (d *Decoder) reduce(cls Global, args Tuple) any {
 			}
 			p = bytes.Clone(b)
 		case len(args) == 2 && isLatin1Name(args[1]):
-			s, ok := args[0].(string)
+			s, ok := strOf(args[0])
 			if !ok {
 				return &Object{Class: cls, Args: args}
 			}
@@ -1166,6 +1175,22 @@ func (d *Decoder) reduce(cls Global, args Tuple) any {
 		}
 		if ok {
 			return complex(parts[0], parts[1])
+		}
+	case gNewObj:
+		// copyreg.__newobj__(cls, *args) is cls.__new__(cls, *args): NEWOBJ
+		if len(args) >= 1 {
+			if c, ok := args[0].(Global); ok {
+				return &Object{Class: c, Kind: BuildNewObj, Args: append(Tuple{}, args[1:]...)}
+			}
+		}
+	case gNewObjEx:
+		if len(args) == 3 {
+			c, ok1 := args[0].(Global)
+			a, ok2 := args[1].(Tuple)
+			kw, ok3 := args[2].(*Dict)
+			if ok1 && ok2 && ok3 {
+				return &Object{Class: c, Kind: BuildNewObjEx, Args: a, Kwargs: kw}
+			}
 		}
 	case gReconstruc:
 		if len(args) == 3 {

@@ -62,6 +62,7 @@ type Encoder struct {
 	memo       map[memoKey]int
 	strMemo    map[string]int
 	globalMemo map[Global]int
+	modMemo    map[string]int
 	marshaled  map[unsafe.Pointer]any
 	nmemo      int
 	depth      int
@@ -181,8 +182,17 @@ func (e *Encoder) resetMemo() {
 	} else {
 		clear(e.globalMemo)
 	}
+	if e.modMemo == nil || len(e.modMemo) > 256 {
+		e.modMemo = make(map[string]int)
+	} else {
+		clear(e.modMemo)
+	}
 	e.marshaled = nil
 	e.nmemo = 0
+	if e.py2 {
+		// Python 2's cPickle numbers its memo from 1
+		e.nmemo = 1
+	}
 }
 
 // ---- output and framing ----
@@ -815,6 +825,12 @@ func (e *Encoder) saveByteArray(b ByteArray) {
 		return
 	}
 	e.saveGlobal(gByteArray)
+	if len(b) == 0 {
+		e.emptyTuple()
+		e.write1(opReduce)
+		e.memoizeOp()
+		return
+	}
 	if e.proto >= 2 {
 		e.saveBytesNoPy2(b)
 		e.write1(opTuple1)
@@ -1124,8 +1140,17 @@ func (e *Encoder) saveGlobal(g Global) {
 		return
 	}
 	if e.proto >= 4 {
-		e.saveStrNoPy2(g.Module)
-		e.saveStrNoPy2(g.Name)
+		// CPython memoizes strings by identity: the module names of Python
+		// classes are one object per module (shared between globals), a
+		// class's name is an object of its own.
+		if idx, ok := e.modMemo[g.Module]; ok {
+			e.get(idx)
+		} else {
+			e.writeUnicode(g.Module)
+			e.modMemo[g.Module] = e.memoizeOp()
+		}
+		e.writeUnicode(g.Name)
+		e.memoizeOp()
 		e.write1(opStackGlobal)
 	} else {
 		w := g

@@ -28,7 +28,7 @@ func Str(v any) string {
 	case string:
 		return pyText(x)
 	case Py2String:
-		return pyText(string(x))
+		return pyText(py2Text(x))
 	case *Object:
 		if x != nil && isExceptionClass(x.Class) {
 			switch len(x.Args) {
@@ -44,6 +44,19 @@ func Str(v any) string {
 		}
 	}
 	return Repr(v)
+}
+
+// py2Text is the text of a Python 2 str: UTF-8 when it is valid UTF-8,
+// else latin-1 (as Python 3 reads it with encoding='latin1').
+func py2Text(s Py2String) string {
+	if utf8.ValidString(string(s)) {
+		return string(s)
+	}
+	b := make([]byte, 0, len(s)*2)
+	for i := 0; i < len(s); i++ {
+		b = utf8.AppendRune(b, rune(s[i]))
+	}
+	return string(b)
 }
 
 // pyText turns WTF-8 lone surrogates into U+FFFD for display.
@@ -110,7 +123,7 @@ func (r *reprState) repr(v any, depth int) {
 	case string:
 		b.WriteString(strRepr(x))
 	case Py2String:
-		b.WriteString(strRepr(string(x)))
+		b.WriteString(strRepr(py2Text(x)))
 	case int64:
 		b.WriteString(strconv.FormatInt(x, 10))
 	case float64:
