@@ -52,7 +52,11 @@ func (c *counter) CallMethod(ctx context.Context, name string, args pickle.Tuple
 	return nil, fmt.Errorf("unknown %s", name)
 }
 
-func (c *counter) PyRepr() string { c.mu.Lock(); defer c.mu.Unlock(); return fmt.Sprintf("Counter(%d)", c.n) }
+func (c *counter) PyRepr() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return fmt.Sprintf("Counter(%d)", c.n)
+}
 
 // holder stores one value (e.g. a *Ref) and returns it.
 type holder struct {
