@@ -536,7 +536,7 @@ func hashItems(items []any, depth int) (uint64, error) {
 
 func hashSet(t *table) uint64 {
 	if t == nil {
-		return 133146708735736
+		t = &table{}
 	}
 	var h uint64
 	for _, e := range t.entries {

@@ -242,7 +242,7 @@ func (r *reprState) object(o *Object, depth int) {
 		n++
 	}
 	args := o.Args
-	if o.Class.Module == "copyreg" && o.Class.Name == "_reconstructor" && len(args) > 0 {
+	if o.Kind == BuildReconstructor {
 		args = nil
 	}
 	for _, a := range args {

@@ -1,0 +1,331 @@
+package pickle
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math"
+	"math/big"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+func decodeRepr(t *testing.T, data string) string {
+	t.Helper()
+	var v any
+	if err := Unmarshal([]byte(data), &v); err != nil {
+		t.Fatalf("%q: %v", data, err)
+	}
+	return Repr(v)
+}
+
+func TestDecodeTextForms(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"I00\n.", "False"},
+		{"I01\n.", "True"},
+		{"I-12\n.", "-12"},
+		{"I123456789012345678901234567890\n.", "123456789012345678901234567890"},
+		{"L5L\n.", "5"},
+		{"L-18446744073709551616L\n.", "-18446744073709551616"},
+		{"F1.5\n.", "1.5"},
+		{"Finf\n.", "inf"},
+		{"F-0.0\n.", "-0.0"},
+		{"F1e+16\n.", "1e+16"},
+		{"S'a\\'b\\x00\\n\\\\'\n.", `"a'b\x00\n\\"`},
+		{"S\"q\"\n.", "'q'"},
+		{"S'\\101\\7'\n.", `'A\x07'`},
+		{"Vcaf\xe9\\u20ac\\U0001f600\\ud800\n.", `'café€😀\ud800'`},
+		{"V\\\\u0041\n.", `'\\\\u0041'`},
+		{"(I1\nI2\nt.", "(1, 2)"},
+		{"(lp0\nI1\nag0\na.", "[1, [...]]"},
+		{"(dp0\nS'k'\np1\nNs.", "{'k': None}"},
+		{"c__builtin__\nset\n((lI1\natR.", "{1}"},
+		{"cexceptions\nKeyError\n(S'x'\ntR.", "KeyError('x')"},
+		{"(i__main__\nC\n(dS'a'\nI1\nsb.", "__main__.C(a=1)"},
+		{"ccopy_reg\n_reconstructor\n(c__main__\nC\nc__builtin__\nobject\nNtR.", "__main__.C()"},
+	}
+	for _, tc := range tests {
+		if got := decodeRepr(t, tc.in); got != tc.want {
+			t.Errorf("%q: got %s want %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestDecodeBinaryForms(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"\x80\x02\x8a\x00.", "0"},
+		{"\x80\x02\x8a\x01\xff.", "-1"},
+		{"\x80\x02\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x80\x00.", "9223372036854775808"},
+		{"\x80\x02\x8a\x08\x00\x00\x00\x00\x00\x00\x00\x80.", "-9223372036854775808"},
+		{"\x80\x02\x8b\x01\x00\x00\x00\x80.", "-128"},
+		{"\x80\x04\x96\x02\x00\x00\x00\x00\x00\x00\x00ab.", "bytearray(b'ab')"},
+		{"\x80\x04\x8e\x01\x00\x00\x00\x00\x00\x00\x00a.", "b'a'"},
+		{"\x80\x04\x8d\x01\x00\x00\x00\x00\x00\x00\x00a.", "'a'"},
+		{"\x80\x04\x8f(K\x01K\x02\x90.", "{1, 2}"},
+		{"\x80\x04(K\x01\x91.", "frozenset({1})"},
+		{"\x80\x04\x8c\x01m\x8c\x01C\x93)}\x8c\x01k\x88s\x92.", "m.C(k=True)"},
+		{"\x80\x02c__builtin__\ncomplex\nG?\xf0\x00\x00\x00\x00\x00\x00G\x00\x00\x00\x00\x00\x00\x00\x00\x86R.", "(1+0j)"},
+		{"\x80\x02c__builtin__\nbytearray\n)R.", "bytearray(b'')"},
+		{"\x80\x02c__builtin__\nslice\nK\x01K\x02N\x87R.", "slice(1, 2, None)"},
+		{"\x80\x02]q\x00(K\x01h\x00e2.", "[1, [...]]"},
+		{"\x80\x02K\x01K\x020.", "1"},
+		{"\x80\x02(K\x011K\x02.", "2"},
+		{"\x80\x02N(N1.", "None"}, // POP with an empty stack above the mark pops the mark
+	}
+	for _, tc := range tests {
+		if got := decodeRepr(t, tc.in); got != tc.want {
+			t.Errorf("%q: got %s want %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestDecodeSharing(t *testing.T) {
+	// [l, l] where l = []  (protocol 2)
+	var v any
+	if err := Unmarshal([]byte("\x80\x02]q\x00(]q\x01h\x01e."), &v); err != nil {
+		t.Fatal(err)
+	}
+	l := v.(*List)
+	if l.Items[0] != l.Items[1] {
+		t.Fatal("not shared")
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	tests := []struct{ in, msg string }{
+		{"", "truncated"},
+		{"\x80\x06N.", "unsupported pickle protocol: 6"},
+		{"K", "truncated"},
+		{"N", "truncated"},
+		{"\xff", "invalid load key"},
+		{".", "empty stack"},
+		{"a.", "stack underflow"},
+		{"t.", "could not find MARK"},
+		{"h\x05.", "memo value not found at index 5"},
+		{"\x80\x05\x97.", "out-of-band"},
+		{"\x80\x05\x98.", "out-of-band"},
+		{"P1\n.", "persistent"},
+		{"\x82\x01.", "unregistered extension code 1"},
+		{"\x82\x00.", "EXT specifies code <= 0"},
+		{"X\xff\xff\xff\x7fabc.", "truncated"},
+		{"\x8d\xff\xff\xff\xff\xff\xff\xff\x7f.", "truncated"},
+		{"\x95\xff\xff\xff\xff\xff\xff\xff\x7fN.", "frame exceeds"},
+		{"S'abc\n.", "must be quoted"},
+		{"Iabc\n.", "invalid literal"},
+		{"Fx\n.", "could not convert"},
+		{"(]K\x01K\x02d.", "odd number"},
+		{"}]K\x01s.", "unhashable type: 'list'"},
+		{"NK\x01R.", "REDUCE arguments must be a tuple"},
+		{"K\x01)R.", "REDUCE callable must be"},
+		{"])b.", "BUILD on a list"},
+		{"K\x01\x8c\x01b\x93.", "STACK_GLOBAL"},
+		{"V\\u12\n.", "truncated \\uXXXX"},
+		{"T\xff\xff\xff\xff.", "negative byte count"},
+	}
+	for _, tc := range tests {
+		var v any
+		err := Unmarshal([]byte(tc.in), &v)
+		var se *SyntaxError
+		if !errors.As(err, &se) {
+			t.Errorf("%q: got %v, want a *SyntaxError", tc.in, err)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%q: got %q, want %q", tc.in, err, tc.msg)
+		}
+	}
+}
+
+func TestSyntaxErrorOffset(t *testing.T) {
+	var v any
+	err := Unmarshal([]byte("\x80\x02K\x01K\x02\xff."), &v)
+	var se *SyntaxError
+	if !errors.As(err, &se) || se.Offset != 6 || se.Op != 0xff {
+		t.Fatalf("got %#v", err)
+	}
+	err = Unmarshal([]byte("\x80\x02K\x01a."), &v)
+	if !errors.As(err, &se) || se.Offset != 4 || se.Op != 'a' || !strings.Contains(se.Error(), "APPEND") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestPersistentAndExtensions(t *testing.T) {
+	dec := NewDecoder(strings.NewReader("(P42\nK\x07Q\x82\x01\x83\x00\x01\x84\x00\x00\x01\x00t."))
+	dec.SetPersistentLoad(func(pid any) (any, error) { return Tuple{"pid", pid}, nil })
+	dec.SetExtension(1, Global{"m", "one"})
+	dec.SetExtension(256, Global{"m", "two"})
+	dec.SetExtension(65536, Global{"m", "three"})
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	want := "(('pid', '42'), ('pid', 7), <class 'm.one'>, <class 'm.two'>, <class 'm.three'>)"
+	if got := Repr(v); got != want {
+		t.Errorf("got %s want %s", got, want)
+	}
+	dec = NewDecoder(strings.NewReader("P1\n."))
+	dec.SetPersistentLoad(func(pid any) (any, error) { return nil, io.ErrClosedPipe })
+	if err := dec.Decode(&v); !errors.Is(err, io.ErrClosedPipe) {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	var v any
+	deep := strings.Repeat("(", 20000) + "."
+	if err := Unmarshal([]byte(deep), &v); err == nil || !strings.Contains(err.Error(), "MARK") {
+		t.Errorf("marks: %v", err)
+	}
+	chain := "N" + strings.Repeat("\x85", 20000) + "."
+	if err := Unmarshal([]byte(chain), &v); err == nil || !strings.Contains(err.Error(), "nesting") {
+		t.Errorf("tuple chain: %v", err)
+	}
+	lists := strings.Repeat("]", 20000) + strings.Repeat("a", 19999) + "."
+	if err := Unmarshal([]byte(lists), &v); err == nil || !strings.Contains(err.Error(), "nesting") {
+		t.Errorf("list chain: %v", err)
+	}
+	dec := NewDecoder(strings.NewReader("(" + strings.Repeat("N\x94", 100) + "t."))
+	dec.SetLimits(Limits{MaxMemo: 10})
+	if err := dec.Decode(&v); err == nil || !strings.Contains(err.Error(), "memo") {
+		t.Errorf("memo: %v", err)
+	}
+	dec = NewDecoder(strings.NewReader("\x8e\x00\x00\x00\x00\x01\x00\x00\x00"))
+	dec.SetLimits(Limits{MaxAlloc: 1 << 20})
+	if err := dec.Decode(&v); err == nil || !strings.Contains(err.Error(), "limit") {
+		t.Errorf("alloc: %v", err)
+	}
+	long := "I" + strings.Repeat("9", 200000) + "\n."
+	if err := Unmarshal([]byte(long), &v); err == nil || !strings.Contains(err.Error(), "digits") {
+		t.Errorf("digits: %v", err)
+	}
+	// a sparse PUT index does not allocate a huge memo
+	if err := Unmarshal([]byte("Nr\xff\xff\xff\x7fj\xff\xff\xff\x7f."), &v); err != nil || v != nil {
+		t.Errorf("sparse memo: %v %v", v, err)
+	}
+}
+
+// TestStreamDecoderHugeDeclaredLength: a stream that declares 4 GiB but ends
+// early fails without allocating the declared size.
+func TestStreamDecoderHugeDeclaredLength(t *testing.T) {
+	r := io.MultiReader(strings.NewReader("\x80\x04\x8e\x00\x00\x00\x20\x00\x00\x00\x00"), strings.NewReader(strings.Repeat("x", 1000)))
+	dec := NewDecoder(r)
+	var v any
+	err := dec.Decode(&v)
+	if err == nil || !strings.Contains(err.Error(), "truncated") {
+		t.Fatalf("got %v", err)
+	}
+	if cap(dec.buf) > 1<<16 {
+		t.Errorf("buffer grew to %d", cap(dec.buf))
+	}
+}
+
+func TestStreamDecoder(t *testing.T) {
+	var buf bytes.Buffer
+	enc := NewEncoder(&buf)
+	vals := []any{Tuple{"a", int64(1)}, NewList(bytes.Repeat([]byte("z"), 70000)), "tail"}
+	for _, v := range vals {
+		if err := enc.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf.WriteString("extra")
+	dec := NewDecoder(iotest.OneByteReader(bytes.NewReader(buf.Bytes())))
+	for _, want := range vals {
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		if !sameValue(v, want) {
+			t.Errorf("got %s", Repr(v))
+		}
+	}
+	rest, _ := io.ReadAll(io.MultiReader(dec.Buffered(), iotest.OneByteReader(bytes.NewReader(nil))))
+	if string(rest) != "" && string(rest) != "extra"[:len(rest)] {
+		t.Errorf("buffered %q", rest)
+	}
+	dec = NewDecoder(strings.NewReader(""))
+	var v any
+	if err := dec.Decode(&v); err != io.EOF {
+		t.Errorf("empty stream: %v", err)
+	}
+	dec = NewDecoder(strings.NewReader("\x80\x02K"))
+	if err := dec.Decode(&v); err == nil || err == io.EOF {
+		t.Errorf("truncated stream: %v", err)
+	}
+}
+
+// TestTruncatedGolden: every proper prefix of every golden pickle is an
+// error, never a panic or a hang.
+func TestTruncatedGolden(t *testing.T) {
+	entries := loadGolden(t)
+	if testing.Short() {
+		entries = entries[:200]
+	}
+	for _, e := range entries {
+		if len(e.Data) > 3000 {
+			continue
+		}
+		for i := 0; i < len(e.Data)-1; i++ {
+			var v any
+			if err := Unmarshal(e.Data[:i], &v); err == nil {
+				// a prefix that ends just after a STOP-free... can only succeed if it ends in STOP
+				if e.Data[i-1] != opStop {
+					t.Fatalf("%s/p%d: prefix %d decoded", e.Name, e.Proto, i)
+				}
+			}
+		}
+	}
+}
+
+func TestCorruptedGolden(t *testing.T) {
+	entries := loadGolden(t)
+	seed := uint32(1)
+	rnd := func() uint32 { seed = seed*1664525 + 1013904223; return seed >> 8 }
+	for k, e := range entries {
+		if k%3 != 0 || len(e.Data) > 2000 {
+			continue
+		}
+		for j := 0; j < 20; j++ {
+			b := bytes.Clone(e.Data)
+			for n := 0; n < 1+int(rnd()%3); n++ {
+				b[rnd()%uint32(len(b))] = byte(rnd())
+			}
+			var v any
+			if Unmarshal(b, &v) == nil {
+				// whatever decodes must re-encode
+				if _, err := Marshal(v); err != nil {
+					t.Errorf("%s: decoded but does not encode: %v", e.Name, err)
+				}
+			}
+		}
+	}
+}
+
+func TestDecodeNumbers(t *testing.T) {
+	var v any
+	_ = Unmarshal([]byte("\x80\x02\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00\x01."), &v)
+	want := new(big.Int).Lsh(big.NewInt(1), 64)
+	if b, ok := v.(*big.Int); !ok || b.Cmp(want) != 0 {
+		t.Errorf("got %T %v", v, v)
+	}
+	_ = Unmarshal([]byte("G\x7f\xf8\x00\x00\x00\x00\x00\x00."), &v)
+	if f, ok := v.(float64); !ok || !math.IsNaN(f) {
+		t.Errorf("nan: %v", v)
+	}
+	// LONG1 that fits in int64 is normalised
+	_ = Unmarshal([]byte("\x80\x02\x8a\x09\xff\xff\xff\xff\xff\xff\xff\xff\xff."), &v)
+	if v != int64(-1) {
+		t.Errorf("got %T %v", v, v)
+	}
+}
+
+func TestUnmarshalInvalid(t *testing.T) {
+	var x int
+	if err := Unmarshal([]byte("N."), x); err == nil {
+		t.Error("non-pointer accepted")
+	}
+	if err := Unmarshal([]byte("N."), nil); err == nil {
+		t.Error("nil accepted")
+	}
+}
