@@ -1,0 +1,114 @@
+package pickle_test
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/mpgo/mpgo/pickle"
+)
+
+// The benchmark cases, the same data as bench/pickle_bench.py times with
+// CPython's C pickle (protocol 4): run bench/run_pickle.sh for the ratio
+// table.
+func benchCases(tb testing.TB) []struct {
+	name string
+	v    any
+} {
+	req := pickle.Tuple{"7f3a2b1c", "put", pickle.Tuple{mustDict(tb,
+		"id", int64(1), "payload", bytes.Repeat([]byte("x"), 100), "tags", pickle.NewList("a", "b"))}, pickle.NewDict()}
+	payload := bytes.Repeat([]byte{0xab}, 1<<20)
+	items := make([]any, 10000)
+	for i := range items {
+		items[i] = mustDict(tb, "id", int64(i), "name", fmt.Sprintf("item%d", i), "score", float64(i)*0.5)
+	}
+	return []struct {
+		name string
+		v    any
+	}{
+		{"request", req},
+		{"bytes1MiB", payload},
+		{"dicts10k", pickle.NewList(items...)},
+	}
+}
+
+func BenchmarkPickle(b *testing.B) {
+	for _, c := range benchCases(b) {
+		data, err := pickle.Marshal(c.v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name+"/decode", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var v any
+				if err := pickle.Unmarshal(data, &v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.name+"/encode", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			enc := pickle.NewEncoder(nil)
+			buf := make([]byte, 0, len(data)+64)
+			for b.Loop() {
+				out, err := enc.AppendEncode(buf[:0], c.v)
+				if err != nil {
+					b.Fatal(err)
+				}
+				buf = out
+			}
+		})
+		b.Run(c.name+"/marshal", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := pickle.Marshal(c.v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// benchRequest is the typed form of the manager request for the typed
+// benchmarks (reflection through Marshal and Unmarshal).
+type benchItem struct {
+	ID      int64    `pickle:"id"`
+	Payload []byte   `pickle:"payload"`
+	Tags    []string `pickle:"tags"`
+}
+
+type benchRequest struct {
+	Ident  string
+	Method string
+	Args   []benchItem
+	Kwargs map[string]any
+}
+
+func BenchmarkTypedRequest(b *testing.B) {
+	req := benchRequest{Ident: "7f3a2b1c", Method: "put", Args: []benchItem{{ID: 1, Payload: bytes.Repeat([]byte("x"), 100), Tags: []string{"a", "b"}}}, Kwargs: map[string]any{}}
+	data, err := pickle.Marshal(pickle.Tuple{req.Ident, req.Method, pickle.Tuple{req.Args[0]}, req.Kwargs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("unmarshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var r benchRequest
+			if err := pickle.Unmarshal(data, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := pickle.Marshal(req.Args[0]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
