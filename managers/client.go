@@ -69,6 +69,11 @@ type ClientConfig struct {
 	// MaxIdleConns caps the method-call connections kept open between calls. 0: 4. Negative: keep
 	// none (every method call opens and closes its own connection).
 	MaxIdleConns int
+	// MaxConcurrentDials caps the connections being opened (dialled and authenticated) at once.
+	// A CPython server accepts with a small backlog (16 before 3.13), so a burst of new
+	// connections (many goroutines starting blocking calls together) overflows it and stalls the
+	// handshakes. 0: 8.
+	MaxConcurrentDials int
 	// MaxFrameSize caps a reply frame. 0: no limit beyond memory safety.
 	MaxFrameSize int
 	// Name is sent with accept_connection (CPython sends the process and thread name; the server
@@ -102,6 +107,7 @@ type Client struct {
 	connCfg          connection.Config
 	log              logrus.FieldLogger
 	pyAddr           any
+	dialSem          chan struct{}
 
 	mu       sync.Mutex
 	py2      bool
@@ -136,6 +142,11 @@ func Dial(ctx context.Context, network, address string, cfg *ClientConfig) (*Cli
 		l.SetOutput(io.Discard)
 		c.log = l
 	}
+	nd := c.cfg.MaxConcurrentDials
+	if nd <= 0 {
+		nd = 8
+	}
+	c.dialSem = make(chan struct{}, nd)
 	c.connCfg = connection.Config{AuthKey: c.cfg.AuthKey, HandshakeTimeout: c.cfg.HandshakeTimeout, MaxFrameSize: c.cfg.MaxFrameSize}
 
 	conn, err := c.dial(ctx)
@@ -198,8 +209,14 @@ func (c *Client) Python2() bool {
 }
 
 func (c *Client) dial(ctx context.Context) (*connection.Conn, error) {
+	select {
+	case c.dialSem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("managers: dial %s %s: %w", c.network, c.address, context.Cause(ctx))
+	}
 	cfg := c.connCfg
 	conn, err := connection.Dial(ctx, c.network, c.address, &cfg)
+	<-c.dialSem
 	if err != nil {
 		return nil, fmt.Errorf("managers: dial %s %s: %w", c.network, c.address, err)
 	}

@@ -67,8 +67,21 @@ func resultItems(v any, err error) ([]any, error) {
 		return t.Items, nil
 	case pickle.Tuple:
 		return t, nil
+	case []any:
+		return t, nil
+	case *pickle.Object:
+		// multiprocessing's ForkingPickler sends dict views as list(view): REDUCE of
+		// builtins.list (or tuple) with the items as the single argument.
+		if t.Kind == pickle.BuildReduce && t.Class.Module == "builtins" && (t.Class.Name == "list" || t.Class.Name == "tuple") {
+			if len(t.Args) == 0 {
+				return nil, nil
+			}
+			if len(t.Args) == 1 {
+				return resultItems(t.Args[0], nil)
+			}
+		}
 	}
-	return nil, fmt.Errorf("managers: expected a list, got %s", pickle.TypeName(v))
+	return nil, fmt.Errorf("managers: expected a list, got %s", pickle.Repr(v))
 }
 
 // QueueProxy calls a shared queue.Queue (typeids Queue and JoinableQueue of SyncManager, or any
