@@ -115,6 +115,9 @@ func (s *Server) ListenAndServe(network, address string) error {
 		HandshakeTimeout: s.HandshakeTimeout,
 		MaxFrameSize:     max,
 		Logger:           s.Logger,
+		OnHandshakeError: func(remote net.Addr, err error) {
+			s.log().WithFields(logrus.Fields{"remote": addrString(remote), "err": err.Error()}).Warn("managers: handshake failed")
+		},
 	})
 	if err != nil {
 		return err

@@ -105,7 +105,12 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 
 	network, addr := connection.ParseAddress(address)
 	srv := &managers.Server{Registry: reg, Logger: log, MaxConnections: maxConns}
-	l, err := connection.Listen(network, addr, &connection.Config{AuthKey: key, MaxFrameSize: managers.DefaultMaxFrameSize, Logger: log})
+	l, err := connection.Listen(network, addr, &connection.Config{
+		AuthKey: key, MaxFrameSize: managers.DefaultMaxFrameSize, Logger: log,
+		OnHandshakeError: func(remote net.Addr, err error) {
+			log.WithFields(logrus.Fields{"remote": remote.String(), "err": err.Error()}).Warn("mpgo: handshake failed")
+		},
+	})
 	if err != nil {
 		return err
 	}
