@@ -84,14 +84,21 @@ type srvEnv struct {
 	addr  string
 	key   []byte
 	queue *managers.Queue
+	unix  bool
 }
 
 func (e *srvEnv) args(extra ...string) []string {
+	if e.unix {
+		return append([]string{"--unix", e.addr, "--authkey-hex", hexKey(e.key)}, extra...)
+	}
 	return append(append(tcpArgs(e.addr), "--authkey-hex", hexKey(e.key)), extra...)
 }
 
 // startGoServer serves the test typeids (and every SyncManager typeid) on 127.0.0.1:0.
-func startGoServer(t *testing.T) *srvEnv {
+func startGoServer(t *testing.T) *srvEnv { return startGoServerOn(t, "tcp", "127.0.0.1:0") }
+
+// startGoServerOn is startGoServer on another network (e.g. a Unix socket).
+func startGoServerOn(t *testing.T, network, address string) *srvEnv {
 	t.Helper()
 	reg := managers.NewRegistry()
 	if err := managers.RegisterSyncManager(reg); err != nil {
@@ -122,7 +129,7 @@ func startGoServer(t *testing.T) *srvEnv {
 		return managers.NewQueue(1), nil
 	}})
 	key := []byte(fmt.Sprintf("key-%d", time.Now().UnixNano()))
-	l, err := connection.Listen("tcp", "127.0.0.1:0", &connection.Config{AuthKey: key, MaxFrameSize: 1 << 20})
+	l, err := connection.Listen(network, address, &connection.Config{AuthKey: key, MaxFrameSize: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +146,7 @@ func startGoServer(t *testing.T) *srvEnv {
 			t.Errorf("Serve returned %v, want ErrServerClosed", err)
 		}
 	})
-	return &srvEnv{srv: srv, addr: l.Addr().String(), key: key, queue: q}
+	return &srvEnv{srv: srv, addr: l.Addr().String(), key: key, queue: q, unix: network == "unix"}
 }
 
 func TestServerRemoteQueue(t *testing.T) {
@@ -192,7 +199,22 @@ func TestServerMaths(t *testing.T) {
 
 func TestServerFeatures(t *testing.T) {
 	env := startGoServer(t)
-	forEachPython(t, nil, func(t *testing.T, py python) {
+	forEachPython(t, nil, func(t *testing.T, py python) { checkFeatures(t, py, env) })
+}
+
+// TestServerUnixSocket runs the feature tour over a Unix socket (token addresses are paths).
+func TestServerUnixSocket(t *testing.T) {
+	dir, err := os.MkdirTemp("", "mpgo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	env := startGoServerOn(t, "unix", filepath.Join(dir, "m.sock"))
+	forEachPython(t, nil, func(t *testing.T, py python) { checkFeatures(t, py, env) })
+}
+
+func checkFeatures(t *testing.T, py python, env *srvEnv) {
+	{
 		var r struct {
 			Incr        int
 			Child       []int
@@ -276,7 +298,7 @@ func TestServerFeatures(t *testing.T) {
 		if !py.IsPy2() && !strings.Contains(r.Errors["not_exposed"][1], "AttributeError: method 'nosuch'") {
 			t.Errorf("not_exposed: 3.x text should chain the AttributeError: %q", r.Errors["not_exposed"][1])
 		}
-	})
+	}
 }
 
 func TestServerManyProcesses(t *testing.T) {
