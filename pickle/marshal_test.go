@@ -494,3 +494,67 @@ func TestEmbeddedConflicts(t *testing.T) {
 		t.Fatalf("got %s", r)
 	}
 }
+
+// FuzzUnmarshalTyped decodes arbitrary pickles into a typed struct: it must
+// never panic, whatever the shapes.
+func FuzzUnmarshalTyped(f *testing.F) {
+	for _, v := range []any{sampleRecord(f), pickle.Tuple{"a", int64(1)}, nil, mustDict(f, "items", pickle.NewList(int64(1)))} {
+		data, err := pickle.Marshal(v)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var r Record
+		_ = pickle.Unmarshal(data, &r)
+		var p *Inner
+		_ = pickle.Unmarshal(data, &p)
+		var m map[string][]int
+		_ = pickle.Unmarshal(data, &m)
+		reg := pickle.StdRegistry()
+		dec := pickle.NewDecoder(bytesReader(data))
+		dec.SetRegistry(reg)
+		var v any
+		_ = dec.Decode(&v)
+	})
+}
+
+// tree is a recursive Go type for the sharing tests.
+type tree struct {
+	Kids []*tree `pickle:"kids"`
+}
+
+func TestUnmarshalSharedAndRecursive(t *testing.T) {
+	// 64 levels of a list holding the level below twice: 2^64 paths, 64
+	// containers. Typed decoding converts each container once.
+	var lvl any = pickle.NewDict()
+	for range 64 {
+		lvl = mustDict(t, "kids", pickle.NewList(lvl, lvl))
+	}
+	data, err := pickle.Marshal(lvl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr *tree
+	if err := pickle.Unmarshal(data, &tr); err != nil {
+		t.Fatal(err)
+	}
+	if tr.Kids[0] != tr.Kids[1] {
+		t.Fatal("shared dict did not give a shared pointer")
+	}
+	// A list that contains itself cannot fill a Go slice type.
+	l := pickle.NewList()
+	l.Append(l)
+	data, _ = pickle.Marshal(l)
+	type rec []rec
+	var r rec
+	if err := pickle.Unmarshal(data, &r); err == nil || !strings.Contains(err.Error(), "recursive") {
+		t.Fatalf("err = %v, want a recursion error", err)
+	}
+	// ... but any and *pickle.List take it as is.
+	var v any
+	if err := pickle.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+}

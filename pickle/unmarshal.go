@@ -68,6 +68,31 @@ func unmarshalReflect(v any, rv reflect.Value) error {
 type unmarshalState struct {
 	path    []string // field path segments: ".name" or "[3]"
 	typeErr *UnmarshalTypeError
+	// done caches the Go value made from each container for each target
+	// type, so that a container shared many times in the pickle (a DAG can
+	// be exponentially larger than its pickle) is converted once, and
+	// shared pointers stay shared. A zero Value marks a conversion in
+	// progress: meeting it again is a cycle.
+	done map[doneKey]reflect.Value
+}
+
+// doneKey identifies a container of the value model and a target type.
+type doneKey struct {
+	id any
+	t  reflect.Type
+}
+
+// containerID returns the identity of a value-model container, or nil.
+func containerID(v any) any {
+	switch x := v.(type) {
+	case *List, *Dict, *Set, *Object:
+		return x
+	case Tuple:
+		if len(x) > 0 {
+			return &x[0]
+		}
+	}
+	return nil
 }
 
 // maxUnmarshalDepth bounds the recursion over nested values.
@@ -171,6 +196,32 @@ func (d *unmarshalState) value(v any, rv reflect.Value, depth int) error {
 		return nil
 	}
 	vt := reflect.TypeOf(v)
+	if id := containerID(v); id != nil && rv.Type() != vt && (rv.Kind() != reflect.Interface || rv.NumMethod() > 0) {
+		key := doneKey{id, rv.Type()}
+		if prev, ok := d.done[key]; ok {
+			if !prev.IsValid() {
+				return fmt.Errorf("pickle: cannot unmarshal a recursive %s into Go value of type %v", TypeName(v), rv.Type())
+			}
+			rv.Set(prev)
+			return nil
+		}
+		if d.done == nil {
+			d.done = map[doneKey]reflect.Value{}
+		}
+		d.done[key] = reflect.Value{}
+		if err := d.convert(v, vt, rv, depth); err != nil {
+			return err
+		}
+		c := reflect.New(rv.Type()).Elem()
+		c.Set(rv)
+		d.done[key] = c
+		return nil
+	}
+	return d.convert(v, vt, rv, depth)
+}
+
+// convert is value for a non-nil v of type vt, without the container cache.
+func (d *unmarshalState) convert(v any, vt reflect.Type, rv reflect.Value, depth int) error {
 	// The value's own type (or a pointer to it) is assigned as is, before
 	// any Unmarshaler of the target is consulted: this keeps *List, *Dict
 	// and *Object identity and lets a field of type DateTime take a
