@@ -48,6 +48,9 @@ const smallFrame = 64 << 10
 // keepWriteBuf is the largest write buffer kept between sends.
 const keepWriteBuf = 1 << 20
 
+// keepReadBuf is the largest payload buffer kept between reads.
+const keepReadBuf = 4 << 20
+
 // aLongTimeAgo is a deadline in the past, used to interrupt blocked calls.
 var aLongTimeAgo = time.Unix(1, 0)
 
@@ -71,6 +74,8 @@ type Conn struct {
 	rmu  sync.Mutex
 	br   *bufio.Reader
 	fr   *wire.Reader
+	rbuf []byte // reused payload buffer (ReadFrame, Recv, Read)
+	qa   *quickAckReader
 	rerr error  // sticky read error
 	left []byte // unread part of a frame for Read
 
@@ -88,18 +93,76 @@ type Conn struct {
 	closeErr  error
 }
 
-// quickAckReader re-arms TCP_QUICKACK after every read from the socket.
+// quickAckReader re-arms TCP_QUICKACK after every read from the socket
+// while on is set: during the handshake, and while a frame's payload is
+// read that had not fully arrived with its header. Those are the moments a
+// CPython peer (which does not set TCP_NODELAY) has a small write held back
+// by Nagle's algorithm until we acknowledge: '#WELCOME#' followed by its
+// first request, and the payload it writes after a separate header write
+// (frames over 16 KiB). Between whole frames the ACK rides on our reply, so
+// no extra ACK packets are sent then. on is only touched with rmu held (or
+// before the Conn is shared).
 type quickAckReader struct {
 	nc net.Conn
 	rc syscall.RawConn
+	on bool
 }
 
 func (q *quickAckReader) Read(p []byte) (int, error) {
 	n, err := q.nc.Read(p)
-	if n > 0 {
+	if n > 0 && q.on {
 		setQuickAck(q.rc)
 	}
 	return n, err
+}
+
+// quickAckPayload arms quick ACKs for the payload of an n-byte frame whose
+// header was just read, unless the payload is already buffered.
+func (c *Conn) quickAckPayload(n int) {
+	if c.qa == nil || c.br.Buffered() >= n {
+		return
+	}
+	c.qa.on = true
+	setQuickAck(c.qa.rc)
+}
+
+// quickAckDone disarms quick ACKs after a frame.
+func (c *Conn) quickAckDone() {
+	if c.qa != nil {
+		c.qa.on = false
+	}
+}
+
+// nextFrame reads a whole frame (limit: see wire.Reader.SetMaxFrameSize)
+// into dst when it fits, else into a new slice. rmu must be held.
+func (c *Conn) nextFrame(limit int, dst []byte) ([]byte, error) {
+	c.fr.SetMaxFrameSize(limit)
+	n, err := c.fr.ReadHeader()
+	if err != nil {
+		return nil, c.readFailed(err)
+	}
+	c.quickAckPayload(n)
+	p, err := c.fr.ReadPayload(dst)
+	c.quickAckDone()
+	if err != nil {
+		return nil, c.readFailed(err)
+	}
+	return p, nil
+}
+
+// nextReusedFrame is nextFrame into the Conn's reusable buffer: the result
+// is valid until the next read. rmu must be held.
+func (c *Conn) nextReusedFrame() ([]byte, error) {
+	p, err := c.nextFrame(c.cfg.MaxFrameSize, c.rbuf[:0])
+	if err != nil {
+		return nil, err
+	}
+	if cap(p) <= keepReadBuf {
+		c.rbuf = p[:0]
+	} else {
+		c.rbuf = nil
+	}
+	return p, nil
 }
 
 func newConn(nc net.Conn, cfg *config, accepted bool) *Conn {
@@ -109,7 +172,8 @@ func newConn(nc net.Conn, cfg *config, accepted bool) *Conn {
 		if tc, ok := nc.(*net.TCPConn); ok {
 			if rc, err := tc.SyscallConn(); err == nil {
 				setQuickAck(rc)
-				r = &quickAckReader{nc: nc, rc: rc}
+				c.qa = &quickAckReader{nc: nc, rc: rc, on: true}
+				r = c.qa
 			}
 		}
 	}
@@ -128,6 +192,7 @@ type handshakeRW struct {
 // and ctx.
 func (c *Conn) handshake(ctx context.Context, server bool) error {
 	if c.cfg.AuthKey == nil {
+		c.quickAckDone()
 		return nil
 	}
 	if c.cfg.handshakeTimeout > 0 {
@@ -145,6 +210,7 @@ func (c *Conn) handshake(ctx context.Context, server bool) error {
 		err = fmt.Errorf("%w: %w", ErrAuthFailed, cerr)
 	}
 	_ = c.nc.SetDeadline(time.Time{})
+	c.quickAckDone()
 	return err
 }
 
@@ -266,12 +332,7 @@ func (c *Conn) ReadFrame() ([]byte, error) {
 		return nil, err
 	}
 	c.left = nil
-	c.fr.SetMaxFrameSize(c.cfg.MaxFrameSize)
-	p, err := c.fr.ReadFrame()
-	if err != nil {
-		return nil, c.readFailed(err)
-	}
-	return p, nil
+	return c.nextReusedFrame()
 }
 
 // ReadFrameContext is [Conn.ReadFrame] interrupted when ctx ends (an
@@ -298,16 +359,7 @@ func (c *Conn) RecvBytes(max int) ([]byte, error) {
 	if max > 0 && (limit == 0 || max < limit) {
 		limit = max
 	}
-	c.fr.SetMaxFrameSize(limit)
-	n, err := c.fr.ReadHeader()
-	if err != nil {
-		return nil, c.readFailed(err)
-	}
-	p, err := c.fr.ReadPayload(make([]byte, 0, min(n, 1<<20)))
-	if err != nil {
-		return nil, c.readFailed(err)
-	}
-	return p, nil
+	return c.nextFrame(limit, nil)
 }
 
 // RecvBytesInto reads one frame into buf and returns its length (Python's
@@ -326,17 +378,21 @@ func (c *Conn) RecvBytesInto(buf []byte) (int, error) {
 	if err != nil {
 		return 0, c.readFailed(err)
 	}
+	c.quickAckPayload(n)
+	var p []byte
 	if n <= len(buf) {
-		if _, err := c.fr.ReadPayload(buf[:n]); err != nil {
-			return 0, c.readFailed(err)
-		}
-		return n, nil
+		p, err = c.fr.ReadPayload(buf[:n])
+	} else {
+		p, err = c.fr.ReadPayload(nil)
 	}
-	p, err := c.fr.ReadPayload(nil)
+	c.quickAckDone()
 	if err != nil {
 		return 0, c.readFailed(err)
 	}
-	return 0, &BufferTooShortError{Payload: p}
+	if n > len(buf) {
+		return 0, &BufferTooShortError{Payload: p}
+	}
+	return n, nil
 }
 
 // WriteFrame sends p as one frame with a single write (a copy into the
@@ -405,10 +461,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if err := c.readPrecheck(); err != nil {
 			return 0, err
 		}
-		c.fr.SetMaxFrameSize(c.cfg.MaxFrameSize)
-		f, err := c.fr.ReadFrame()
+		f, err := c.nextReusedFrame()
 		if err != nil {
-			return 0, c.readFailed(err)
+			return 0, err
 		}
 		c.left = f
 	}

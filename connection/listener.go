@@ -208,13 +208,16 @@ func (l *Listener) AcceptConn() (*Conn, error) {
 		return nil, ErrClosed
 	case <-l.exited:
 		select {
-		case c := <-l.ready:
-			return c, nil
+		case <-l.done:
+			return nil, ErrClosed
 		default:
 		}
 		l.mu.Lock()
 		err := l.loopErr
 		l.mu.Unlock()
+		if err == nil {
+			err = ErrClosed
+		}
 		return nil, fmt.Errorf("connection: accept: %w", err)
 	}
 }

@@ -31,10 +31,9 @@ func (c *Conn) RecvInto(v any) error {
 		return err
 	}
 	c.left = nil
-	c.fr.SetMaxFrameSize(c.cfg.MaxFrameSize)
-	p, err := c.fr.ReadFrame()
+	p, err := c.nextReusedFrame()
 	if err != nil {
-		return c.readFailed(err)
+		return err
 	}
 	// The decoder copies what it keeps (strings, bytes), so decoding
 	// straight from the reused frame buffer is safe.
