@@ -148,6 +148,20 @@ var goServerScenarios = map[string]func(c *connection.Conn) error{
 		return c.Close()
 	},
 	"closed": func(c *connection.Conn) error { return c.Close() },
+	"latency": func(c *connection.Conn) error {
+		for {
+			p, err := c.ReadFrame()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if err := c.WriteFrame(p); err != nil {
+				return err
+			}
+		}
+	},
 	"peer_close": func(c *connection.Conn) error {
 		v, err := c.Recv()
 		if err != nil || !pickle.Equal(v, "bye") {
@@ -179,6 +193,16 @@ func checkClientResult(t *testing.T, scenario string, r result) {
 		r.want(t, "eof", true)
 	case "closed":
 		r.want(t, "eof", true)
+	case "latency":
+		// Without quick ACKs each of these waits for a delayed ACK (~40 ms);
+		// the limit is generous so a loaded machine does not fail the test.
+		for k, limit := range map[string]float64{"connect_rt_seconds": 0.030, "large_rt_median_seconds": 0.020} {
+			v, _ := r[k].(float64)
+			t.Logf("%s: %.2f ms", k, v*1e3)
+			if v <= 0 || v > limit {
+				t.Errorf("%s = %.1f ms, want well under the 40 ms of a delayed ACK", k, v*1e3)
+			}
+		}
 	}
 }
 
@@ -224,6 +248,7 @@ var clientCases = []clientCase{
 	{"unix", "seed", "unix", false},
 	{"abstract", "seed", "abstract", false},
 	{"abstract_bytes", "seed", "abstract_bytes", false},
+	{"latency", "latency", "tcp", false},
 }
 
 // TestConnPythonClient runs Python's Client against a Go Listener.
