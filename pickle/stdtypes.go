@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"strings"
 	"time"
 )
 
@@ -653,3 +654,93 @@ func (u UUID) String() string {
 	hex.Encode(buf[24:], u[10:])
 	return string(buf[:])
 }
+
+// tzRepr is the repr of a tzinfo argument.
+func tzRepr(tz any) string {
+	if z, ok := tz.(TimeZone); ok {
+		return z.PyRepr()
+	}
+	return Repr(tz)
+}
+
+// PyRepr returns Python's repr of the datetime, e.g.
+// "datetime.datetime(2020, 1, 2, 3, 4, 5, 6)".
+func (d DateTime) PyRepr() string {
+	s := fmt.Sprintf("datetime.datetime(%d, %d, %d, %d, %d", d.Year, d.Month, d.Day, d.Hour, d.Minute)
+	if d.Second != 0 || d.Microsecond != 0 {
+		s += fmt.Sprintf(", %d", d.Second)
+	}
+	if d.Microsecond != 0 {
+		s += fmt.Sprintf(", %d", d.Microsecond)
+	}
+	if d.TZInfo != nil {
+		s += ", tzinfo=" + tzRepr(d.TZInfo)
+	}
+	if d.Fold != 0 {
+		s += ", fold=1"
+	}
+	return s + ")"
+}
+
+// PyRepr returns Python's repr of the date, e.g. "datetime.date(2020, 1, 2)".
+func (d Date) PyRepr() string {
+	return fmt.Sprintf("datetime.date(%d, %d, %d)", d.Year, d.Month, d.Day)
+}
+
+// PyRepr returns Python's repr of the time, e.g. "datetime.time(1, 2, 3)".
+func (t Time) PyRepr() string {
+	s := fmt.Sprintf("datetime.time(%d, %d", t.Hour, t.Minute)
+	if t.Second != 0 || t.Microsecond != 0 {
+		s += fmt.Sprintf(", %d", t.Second)
+	}
+	if t.Microsecond != 0 {
+		s += fmt.Sprintf(", %d", t.Microsecond)
+	}
+	if t.TZInfo != nil {
+		s += ", tzinfo=" + tzRepr(t.TZInfo)
+	}
+	if t.Fold != 0 {
+		s += ", fold=1"
+	}
+	return s + ")"
+}
+
+// PyRepr returns Python 3.7+'s repr of the timedelta, e.g.
+// "datetime.timedelta(days=-1, seconds=2)".
+func (t TimeDelta) PyRepr() string {
+	n := normTimeDelta(t.Days, t.Seconds, t.Microseconds)
+	var parts []string
+	if n.Days != 0 {
+		parts = append(parts, fmt.Sprintf("days=%d", n.Days))
+	}
+	if n.Seconds != 0 {
+		parts = append(parts, fmt.Sprintf("seconds=%d", n.Seconds))
+	}
+	if n.Microseconds != 0 {
+		parts = append(parts, fmt.Sprintf("microseconds=%d", n.Microseconds))
+	}
+	if len(parts) == 0 {
+		return "datetime.timedelta(0)"
+	}
+	return "datetime.timedelta(" + strings.Join(parts, ", ") + ")"
+}
+
+// PyRepr returns Python's repr of the timezone, e.g. "datetime.timezone.utc"
+// or "datetime.timezone(datetime.timedelta(seconds=7200), 'X')".
+func (z TimeZone) PyRepr() string {
+	n := normTimeDelta(z.Offset.Days, z.Offset.Seconds, z.Offset.Microseconds)
+	if n == (TimeDelta{}) && z.Name == "" {
+		return "datetime.timezone.utc"
+	}
+	if z.Name == "" {
+		return "datetime.timezone(" + n.PyRepr() + ")"
+	}
+	return "datetime.timezone(" + n.PyRepr() + ", " + Repr(z.Name) + ")"
+}
+
+// PyRepr returns Python's repr of the decimal, e.g. "Decimal('1.50')".
+func (d Decimal) PyRepr() string { return "Decimal(" + Repr(string(d)) + ")" }
+
+// PyRepr returns Python's repr of the UUID, e.g.
+// "UUID('12345678-1234-5678-1234-567812345678')".
+func (u UUID) PyRepr() string { return "UUID('" + u.String() + "')" }

@@ -183,3 +183,33 @@ func TestTimeConversions(t *testing.T) {
 		t.Fatal(r, ok)
 	}
 }
+
+func TestStdPyRepr(t *testing.T) {
+	// Python 3.12's repr of the values in stdValues.
+	want := map[string]string{
+		"datetime":      "datetime.datetime(2020, 1, 2, 3, 4, 5, 6)",
+		"datetime_utc":  "datetime.datetime(2020, 1, 2, 3, 4, 5, 6, tzinfo=datetime.timezone.utc)",
+		"datetime_fold": "datetime.datetime(2020, 1, 2, 3, 4, 5, 6, fold=1)",
+		"date":          "datetime.date(2020, 1, 2)",
+		"time_tz":       "datetime.time(1, 2, 3, 4, tzinfo=datetime.timezone(datetime.timedelta(seconds=7200), 'X'))",
+		"timedelta":     "datetime.timedelta(days=-1, seconds=2, microseconds=3)",
+		"timezone":      "datetime.timezone(datetime.timedelta(seconds=7200), 'X')",
+		"decimal":       "Decimal('-1.50')",
+		"uuid":          "UUID('12345678-1234-5678-1234-567812345678')",
+	}
+	for name, w := range want {
+		r, ok := stdValues[name].(interface{ PyRepr() string })
+		if !ok {
+			t.Fatalf("%s has no PyRepr", name)
+		}
+		if got := r.PyRepr(); got != w {
+			t.Errorf("%s: got %s, want %s", name, got, w)
+		}
+	}
+	if got := (pickle.DateTime{Year: 2020, Month: 1, Day: 2}).PyRepr(); got != "datetime.datetime(2020, 1, 2, 0, 0)" {
+		t.Error(got)
+	}
+	if got := (pickle.TimeDelta{}).PyRepr(); got != "datetime.timedelta(0)" {
+		t.Error(got)
+	}
+}
