@@ -440,3 +440,49 @@ func replaced(old, n any) bool {
 	}
 	return false
 }
+
+// NewInstance returns the *Object that CPython pickles for a plain instance
+// of class whose attributes (__dict__) are the fields of attrs: NEWOBJ of the
+// class with no arguments, then BUILD with the attribute dict. It is the
+// encoding counterpart of [Registry.Register] for a struct type, meant for
+// MarshalPickle methods:
+//
+//	func (p Point) MarshalPickle() (any, error) {
+//		return pickle.NewInstance(pickle.Global{Module: "geometry", Name: "Point"}, p)
+//	}
+//
+// attrs is a struct (its fields become the dict as [Marshal] writes them; its
+// own MarshalPickle is not called, so the method above does not recurse), a
+// pointer to one, a map with string keys, or a *Dict.
+func NewInstance(class Global, attrs any) (*Object, error) {
+	var state *Dict
+	switch a := attrs.(type) {
+	case *Dict:
+		state = a
+	default:
+		rv := reflect.ValueOf(attrs)
+		for rv.Kind() == reflect.Pointer && !rv.IsNil() {
+			rv = rv.Elem()
+		}
+		var s marshalState
+		var v any
+		var err error
+		switch rv.Kind() {
+		case reflect.Struct:
+			v, err = s.convertStruct(rv, 0)
+		case reflect.Map:
+			v, err = s.convertMap(rv, 0)
+		default:
+			return nil, fmt.Errorf("pickle: NewInstance: attrs must be a struct, a map or a *Dict, not %T", attrs)
+		}
+		if err != nil {
+			return nil, err
+		}
+		d, ok := v.(*Dict)
+		if !ok {
+			d = NewDict()
+		}
+		state = d
+	}
+	return &Object{Class: class, Kind: BuildNewObj, Args: Tuple{}, State: state}, nil
+}

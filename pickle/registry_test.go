@@ -1,6 +1,7 @@
 package pickle_test
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"reflect"
@@ -147,9 +148,16 @@ func TestRegistryConcurrent(t *testing.T) {
 	wg.Wait()
 }
 
-// Celsius is a user type for the Registry example.
+// Celsius is a user type for the Registry example. Registered, it decodes
+// from instances of the Python class weather.Celsius; its MarshalPickle
+// writes it back as CPython writes such an instance.
 type Celsius struct {
 	Degrees float64 `pickle:"degrees"`
+}
+
+// MarshalPickle implements pickle.Marshaler.
+func (c Celsius) MarshalPickle() (any, error) {
+	return pickle.NewInstance(pickle.Global{Module: "weather", Name: "Celsius"}, c)
 }
 
 func ExampleRegistry() {
@@ -168,9 +176,19 @@ func ExampleRegistry() {
 		panic(err)
 	}
 	fmt.Printf("%#v\n", v)
-	_ = pickle.Disassemble(os.Stdout, data)
+
+	// Encoding gives CPython's bytes back.
+	var buf bytes.Buffer
+	enc := pickle.NewEncoder(&buf)
+	enc.SetProtocol(2)
+	if err := enc.Encode(v); err != nil {
+		panic(err)
+	}
+	fmt.Println(bytes.Equal(buf.Bytes(), data))
+	_ = pickle.Disassemble(os.Stdout, buf.Bytes())
 	// Output:
 	// pickle_test.Celsius{Degrees:21.5}
+	// true
 	//     0: \x80 PROTO      2
 	//     2: c    GLOBAL     'weather Celsius'
 	//    19: q    BINPUT     0
@@ -186,4 +204,22 @@ func ExampleRegistry() {
 	//    52: b    BUILD
 	//    53: .    STOP
 	// highest protocol among opcodes = 2
+}
+
+func TestNewInstance(t *testing.T) {
+	cls := pickle.Global{Module: "m", Name: "C"}
+	o, err := pickle.NewInstance(cls, map[string]int{"b": 2, "a": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Kind != pickle.BuildNewObj || len(o.Args) != 0 || pickle.Repr(o.State) != "{'a': 1, 'b': 2}" {
+		t.Fatalf("got %#v state %s", o, pickle.Repr(o.State))
+	}
+	o, err = pickle.NewInstance(cls, &point{X: 1})
+	if err != nil || pickle.Repr(o.State) != "{'x': 1, 'y': 0}" {
+		t.Fatalf("got %v %v", o, err)
+	}
+	if _, err := pickle.NewInstance(cls, 5); err == nil {
+		t.Fatal("int attrs: no error")
+	}
 }
