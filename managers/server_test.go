@@ -401,89 +401,139 @@ func TestShutdownFromClient(t *testing.T) {
 	})
 }
 
-// TestBlockingCallCancelledOnDisconnect: a Queue.get blocked for a client that goes away ends
-// (its ctx is cancelled) and does not swallow a later item.
-func TestBlockingCallCancelledOnDisconnect(t *testing.T) {
-	reg := managers.NewRegistry()
-	q := managers.NewQueue(0)
-	reg.MustRegister("get_queue", managers.Singleton(q))
-	ts := startServer(t, &managers.Server{Registry: reg})
-	ctx := t.Context()
-	m := ts.manager(pymock.Py313)
-	id, _, _ := m.Create(ctx, "get_queue")
-	p, _ := pymock.Connect(ctx, ts.dial, testKey, pymock.Py313)
-	r, err := p.Request("", "accept_connection", pickle.Tuple{"x"}, nil)
-	mustReply(t, r, err, "#RETURN")
-	if err := p.Send(pickle.Tuple{id, "get", pickle.Tuple{}, pickle.NewDict()}); err != nil {
-		t.Fatal(err)
+// gate is an object whose "wait" method blocks until released or until its ctx ends.
+type gate struct {
+	entered  chan struct{}
+	release  chan struct{}
+	finished chan error
+}
+
+func newGate() *gate {
+	return &gate{entered: make(chan struct{}, 1), release: make(chan struct{}), finished: make(chan error, 1)}
+}
+
+func (g *gate) CallMethod(ctx context.Context, name string, args pickle.Tuple, kw *pickle.Dict) (any, error) {
+	if name != "wait" {
+		return "ok", nil
 	}
-	// Another connection is not blocked meanwhile.
-	m2 := ts.manager(pymock.Py313)
-	defer m2.Close()
-	r, err = m2.Call(ctx, id, "qsize", nil, nil)
-	mustReply(t, r, err, "#RETURN")
-	p.Close()
-	time.Sleep(50 * time.Millisecond) // let the server notice the EOF (not a synchronisation)
-	q.Put(ctx, "later")
-	r, err = m2.Call(ctx, id, "get", nil, nil)
-	if got := mustReply(t, r, err, "#RETURN"); got != "later" {
-		t.Fatalf("got %v", got)
+	g.entered <- struct{}{}
+	select {
+	case <-g.release:
+		g.finished <- nil
+		return "released", nil
+	case <-ctx.Done():
+		g.finished <- ctx.Err()
+		return nil, ctx.Err()
 	}
 }
 
-func TestGracefulShutdown(t *testing.T) {
+func gateServer(t *testing.T) (*testServer, *gate, string) {
 	reg := managers.NewRegistry()
-	q := managers.NewQueue(0)
-	reg.MustRegister("get_queue", managers.Singleton(q))
-	srv := &managers.Server{Registry: reg}
-	ts := startServer(t, srv)
-	ctx := t.Context()
-	m := ts.manager(pymock.Py313)
-	id, _, _ := m.Create(ctx, "get_queue")
-	idle := ts.manager(pymock.Py38)
-	r, err := idle.Call(ctx, id, "qsize", nil, nil) // an idle method-call connection
-	mustReply(t, r, err, "#RETURN")
-	p, _ := pymock.Connect(ctx, ts.dial, testKey, pymock.Py313)
-	defer p.Close()
-	p.Request("", "accept_connection", pickle.Tuple{"x"}, nil)
-	p.Send(pickle.Tuple{id, "get", pickle.Tuple{}, pickle.NewDict()}) // in flight
-	time.Sleep(50 * time.Millisecond)
+	g := newGate()
+	reg.MustRegister("gate", managers.Type{New: func(context.Context, pickle.Tuple, *pickle.Dict) (managers.Object, error) { return g, nil }, Exposed: []string{"wait", "ping"}})
+	ts := startServer(t, &managers.Server{Registry: reg})
+	id, _, err := ts.manager(pymock.Py313).Create(t.Context(), "gate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts, g, id
+}
 
-	// A short deadline: the blocked call is cancelled and Shutdown reports the timeout.
+// startWait sends "wait" on a new method-call connection and returns once the call runs.
+func startWait(t *testing.T, ts *testServer, g *gate, id string) *pymock.Peer {
+	p, err := pymock.Connect(t.Context(), ts.dial, testKey, pymock.Py313)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	r, err := p.Request("", "accept_connection", pickle.Tuple{"x"}, nil)
+	mustReply(t, r, err, "#RETURN")
+	if err := p.Send(pickle.Tuple{id, "wait", pickle.Tuple{}, pickle.NewDict()}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-g.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call did not start")
+	}
+	return p
+}
+
+func waitFinished(t *testing.T, g *gate) error {
+	select {
+	case err := <-g.finished:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call did not finish")
+	}
+	return nil
+}
+
+// TestBlockingCallCancelledOnDisconnect: a blocked call only blocks its own connection, and its
+// ctx is cancelled when the client goes away.
+func TestBlockingCallCancelledOnDisconnect(t *testing.T) {
+	ts, g, id := gateServer(t)
+	p := startWait(t, ts, g, id)
+	m2 := ts.manager(pymock.Py313) // another connection is not blocked meanwhile
+	defer m2.Close()
+	r, err := m2.Call(t.Context(), id, "ping", nil, nil)
+	mustReply(t, r, err, "#RETURN")
+	p.Close()
+	if err := waitFinished(t, g); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the call ended with %v, want context.Canceled", err)
+	}
+}
+
+func TestGracefulShutdownTimeout(t *testing.T) {
+	ts, g, id := gateServer(t)
+	ctx := t.Context()
+	idle := ts.manager(pymock.Py38)
+	r, err := idle.Call(ctx, id, "ping", nil, nil) // an idle method-call connection
+	mustReply(t, r, err, "#RETURN")
+	startWait(t, ts, g, id)
 	sctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
-	if err := srv.Shutdown(sctx); !errors.Is(err, context.DeadlineExceeded) {
+	if err := ts.srv.Shutdown(sctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Shutdown = %v, want DeadlineExceeded", err)
+	}
+	if err := waitFinished(t, g); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the call in flight ended with %v, want context.Canceled", err)
 	}
 	if err := <-ts.done; !errors.Is(err, managers.ErrServerClosed) {
 		t.Fatalf("Serve = %v", err)
 	}
 	ts.done <- managers.ErrServerClosed
-	if _, err := idle.Call(ctx, id, "qsize", nil, nil); err == nil {
+	if _, err := idle.Call(ctx, id, "ping", nil, nil); err == nil {
 		t.Fatal("idle connection still served after Shutdown")
 	}
 }
 
 func TestGracefulShutdownWaitsForCall(t *testing.T) {
-	reg := managers.NewRegistry()
-	q := managers.NewQueue(0)
-	reg.MustRegister("get_queue", managers.Singleton(q))
-	srv := &managers.Server{Registry: reg}
-	ts := startServer(t, srv)
+	ts, g, id := gateServer(t)
 	ctx := t.Context()
-	m := ts.manager(pymock.Py313)
-	id, _, _ := m.Create(ctx, "get_queue")
-	p, _ := pymock.Connect(ctx, ts.dial, testKey, pymock.Py313)
-	defer p.Close()
-	p.Request("", "accept_connection", pickle.Tuple{"x"}, nil)
-	p.Send(pickle.Tuple{id, "get", pickle.Tuple{}, pickle.NewDict()})
-	time.Sleep(50 * time.Millisecond)
+	p := startWait(t, ts, g, id)
 	shut := make(chan error, 1)
-	go func() { shut <- srv.Shutdown(ctx) }()
-	time.Sleep(50 * time.Millisecond)
-	q.Put(ctx, "done") // the call in flight completes and gets its reply
+	go func() { shut <- ts.srv.Shutdown(ctx) }()
+	// Shutdown has begun once new connections are refused.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		q, err := pymock.Connect(ctx, ts.dial, testKey, pymock.Py313)
+		if err != nil {
+			break
+		}
+		q.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("Shutdown did not close the listener")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned %v with a call in flight", err)
+	default:
+	}
+	close(g.release)
 	r, err := p.ReadReply()
-	if got := mustReply(t, r, err, "#RETURN"); got != "done" {
+	if got := mustReply(t, r, err, "#RETURN"); got != "released" {
 		t.Fatalf("got %v", got)
 	}
 	if err := <-shut; err != nil {
