@@ -3,7 +3,10 @@ package compat_tests
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
 	"reflect"
 	"sort"
 	"strings"
@@ -602,5 +605,46 @@ func TestClientMpgoServer(t *testing.T) {
 	forEachPython(t, nil, func(t *testing.T, py python) {
 		env := startMpgoServer(t, py)
 		runClientScenarios(t, env, "queue", "dict_list", "counter", "nested", "concurrent")
+	})
+}
+
+// TestMpgoCallInspect runs `mpgo call` and `mpgo inspect` against CPython managers.
+func TestMpgoCallInspect(t *testing.T) {
+	bin := mpgoBinary(t)
+	forEachPython(t, nil, func(t *testing.T, py python) {
+		env := startClientServer(t, py, "sync")
+		run := func(args ...string) string {
+			t.Helper()
+			cmd := exec.CommandContext(ctxT(t), bin, args...)
+			cmd.Env = append(os.Environ(), "MPGO_AUTHKEY="+string(env.key))
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("mpgo %s: %v\n%s", strings.Join(args, " "), err, out)
+			}
+			return strings.TrimSpace(string(out))
+		}
+		if out := run("call", "--address", env.addr, "--create-args", "[5]", "Counter", "incr", "2"); out != "7" {
+			t.Errorf("call Counter incr 2 = %q, want 7", out)
+		}
+		if out := run("call", "--address", env.addr, "--json", "--create-args", `[[1, "a", null]]`, "list", "__len__"); out != "3" {
+			t.Errorf("call list __len__ = %q", out)
+		}
+		if out := run("call", "--address", env.addr, "get_queue", "put", "hello"); out != "None" {
+			t.Errorf("call get_queue put = %q", out)
+		}
+		if out := run("call", "--address", env.addr, "--json", "get_queue", "get"); out != `"hello"` {
+			t.Errorf("call get_queue get = %q", out)
+		}
+		out := run("inspect", "--address", env.addr)
+		if !strings.Contains(out, "number_of_objects: 0") {
+			t.Errorf("inspect:\n%s", out)
+		}
+		var info struct {
+			NumberOfObjects int  `json:"number_of_objects"`
+			Python2         bool `json:"python2"`
+		}
+		if err := json.Unmarshal([]byte(run("inspect", "--json", "--address", env.addr)), &info); err != nil || info.Python2 != py.IsPy2() {
+			t.Errorf("inspect --json: %+v %v", info, err)
+		}
 	})
 }
