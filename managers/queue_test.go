@@ -10,7 +10,7 @@ import (
 	"github.com/mpgo/mpgo/pickle"
 )
 
-func call(t *testing.T, o managers.Object, name string, args ...any) (any, error) {
+func callObj(t *testing.T, o managers.Object, name string, args ...any) (any, error) {
 	t.Helper()
 	return o.CallMethod(t.Context(), name, pickle.Tuple(args), pickle.NewDict())
 }
@@ -100,13 +100,13 @@ func TestQueueShutdown(t *testing.T) {
 
 func TestQueuePythonAPI(t *testing.T) {
 	q := managers.NewQueue(1)
-	if _, err := call(t, q, "put", "a"); err != nil {
+	if _, err := callObj(t, q, "put", "a"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := call(t, q, "put", "b", false); !errors.Is(err, managers.ErrQueueFull) {
+	if _, err := callObj(t, q, "put", "b", false); !errors.Is(err, managers.ErrQueueFull) {
 		t.Fatalf("put(block=False): %v", err)
 	}
-	if _, err := call(t, q, "put", "b", true, 0.01); !errors.Is(err, managers.ErrQueueFull) {
+	if _, err := callObj(t, q, "put", "b", true, 0.01); !errors.Is(err, managers.ErrQueueFull) {
 		t.Fatalf("put(timeout=0.01): %v", err)
 	}
 	kw := pickle.NewDict()
@@ -114,34 +114,34 @@ func TestQueuePythonAPI(t *testing.T) {
 	if _, err := q.CallMethod(t.Context(), "get", pickle.Tuple{}, kw); err == nil || err.Error() != "ValueError: 'timeout' must be a non-negative number" {
 		t.Fatalf("negative timeout: %v", err)
 	}
-	if n, _ := call(t, q, "qsize"); n != int64(1) {
+	if n, _ := callObj(t, q, "qsize"); n != int64(1) {
 		t.Fatalf("qsize = %v", n)
 	}
-	if v, _ := call(t, q, "full"); v != true {
+	if v, _ := callObj(t, q, "full"); v != true {
 		t.Fatalf("full = %v", v)
 	}
-	if v, err := call(t, q, "get_nowait"); v != "a" || err != nil {
+	if v, err := callObj(t, q, "get_nowait"); v != "a" || err != nil {
 		t.Fatalf("get_nowait = %v %v", v, err)
 	}
-	if _, err := call(t, q, "get", true, 0); !errors.Is(err, managers.ErrQueueEmpty) {
+	if _, err := callObj(t, q, "get", true, 0); !errors.Is(err, managers.ErrQueueEmpty) {
 		t.Fatalf("get(timeout=0): %v", err)
 	}
-	if _, err := call(t, q, "put", "a", true, nil, 4); err == nil {
+	if _, err := callObj(t, q, "put", "a", true, nil, 4); err == nil {
 		t.Fatal("put with too many arguments")
 	}
-	if _, err := call(t, q, "put"); err == nil || err.Error() != "TypeError: Queue.put() missing 1 required positional argument: 'item'" {
+	if _, err := callObj(t, q, "put"); err == nil || err.Error() != "TypeError: Queue.put() missing 1 required positional argument: 'item'" {
 		t.Fatalf("put(): %v", err)
 	}
-	if _, err := call(t, q, "task_done"); err != nil {
+	if _, err := callObj(t, q, "task_done"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := call(t, q, "join"); err != nil {
+	if _, err := callObj(t, q, "join"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := call(t, q, "shutdown", true); err != nil {
+	if _, err := callObj(t, q, "shutdown", true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := call(t, q, "put", 1); !errors.Is(err, managers.ErrQueueShutDown) {
+	if _, err := callObj(t, q, "put", 1); !errors.Is(err, managers.ErrQueueShutDown) {
 		t.Fatalf("put after shutdown: %v", err)
 	}
 }

@@ -61,24 +61,24 @@ func TestReflect(t *testing.T) {
 		{"wait", nil, "None"},
 	}
 	for _, c := range checks {
-		got, err := call(t, r, c.method, c.args...)
+		got, err := callObj(t, r, c.method, c.args...)
 		if err != nil || pickle.Repr(got) != c.want {
 			t.Errorf("%s%v = %s, %v; want %s", c.method, c.args, pickle.Repr(got), err, c.want)
 		}
 	}
 	d := pickle.NewDict()
 	d.Set("a", int64(1))
-	if got, err := call(t, r, "names", d); err != nil || got != 1 {
+	if got, err := callObj(t, r, "names", d); err != nil || got != 1 {
 		t.Errorf("names(dict) = %v, %v", got, err)
 	}
 	var pe *managers.PyException
-	if _, err := call(t, r, "div", 1.0, 0.0); !errors.As(err, &pe) || pe.Name != "ZeroDivisionError" {
+	if _, err := callObj(t, r, "div", 1.0, 0.0); !errors.As(err, &pe) || pe.Name != "ZeroDivisionError" {
 		t.Errorf("div by zero: %v", err)
 	}
-	if _, err := call(t, r, "add", int64(1)); !errors.As(err, &pe) || pe.Name != "TypeError" {
+	if _, err := callObj(t, r, "add", int64(1)); !errors.As(err, &pe) || pe.Name != "TypeError" {
 		t.Errorf("add(1): %v", err)
 	}
-	if _, err := call(t, r, "add", "x", int64(1)); !errors.As(err, &pe) || pe.Name != "TypeError" {
+	if _, err := callObj(t, r, "add", "x", int64(1)); !errors.As(err, &pe) || pe.Name != "TypeError" {
 		t.Errorf("add('x', 1): %v", err)
 	}
 	if _, err := managers.Reflect(calc{}); err == nil || !strings.Contains(err.Error(), "pass a pointer") {
@@ -88,7 +88,7 @@ func TestReflect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := call(t, named, "__add__", int64(1), int64(2)); got != 3 {
+	if got, _ := callObj(t, named, "__add__", int64(1), int64(2)); got != 3 {
 		t.Errorf("__add__ = %v", got)
 	}
 	if _, err := managers.ReflectNames(&calc{}, map[string]string{"x": "Nope"}); err == nil {
@@ -102,7 +102,7 @@ func TestReflect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := call(t, obj, "add", int64(1), int64(2)); got != 13 {
+	if got, _ := callObj(t, obj, "add", int64(1), int64(2)); got != 13 {
 		t.Errorf("add on a ReflectType object = %v", got)
 	}
 }
