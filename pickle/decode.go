@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"reflect"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -24,11 +25,16 @@ var unmarshalHook func(value any, rv reflect.Value) error
 // opcode are ignored, as Python's pickle.loads ignores them. Unmarshal never
 // calls or imports anything named in the pickle.
 func Unmarshal(data []byte, v any) error {
-	var d Decoder
-	d.buf = data
+	d := decPool.Get().(*Decoder)
+	d.buf, d.pos, d.base, d.err = data, 0, 0, nil
 	d.limits = DefaultLimits
-	return d.Decode(v)
+	err := d.Decode(v)
+	d.buf = nil
+	decPool.Put(d)
+	return err
 }
+
+var decPool = sync.Pool{New: func() any { return new(Decoder) }}
 
 // A Decoder reads and decodes pickles from an input stream. It buffers: it
 // may read past the end of a pickle (see Buffered). A Decoder is not safe for
@@ -54,6 +60,7 @@ type Decoder struct {
 	nmemo  int
 	proto  int
 	alloc  int64
+	intern map[string]any // short strings seen before, boxed (kept across pickles)
 	op     byte
 	opPos  int64
 }
@@ -639,6 +646,27 @@ func (d *Decoder) rawUnicodeEscapeDecode(s []byte) string {
 	return string(out)
 }
 
+// str returns b as a boxed string; short strings are interned per decoder
+// (method names, typeids and dict keys repeat in every request), which saves
+// two allocations each.
+func (d *Decoder) str(b []byte) any {
+	if len(b) > 24 {
+		return string(b)
+	}
+	if v, ok := d.intern[string(b)]; ok {
+		return v
+	}
+	s := string(b)
+	v := any(s)
+	if d.intern == nil {
+		d.intern = make(map[string]any, 64)
+	}
+	if len(d.intern) < 1024 {
+		d.intern[s] = v
+	}
+	return v
+}
+
 // ---- the machine ----
 
 var (
@@ -708,10 +736,10 @@ func (d *Decoder) step(op byte) {
 		d.push(f, 0)
 	case opShortBinunicode:
 		n := d.readLength(1)
-		d.push(string(d.read(n)), 0)
+		d.push(d.str(d.read(n)), 0)
 	case opBinunicode:
 		n := d.readLength(4)
-		d.push(string(d.read(n)), 0)
+		d.push(d.str(d.read(n)), 0)
 	case opBinunicode8:
 		n := d.readLength(8)
 		d.push(string(d.read(n)), 0)
@@ -806,7 +834,8 @@ func (d *Decoder) step(op byte) {
 		d.appendItems(d.top(), []any{v}, dp)
 	case opAppends:
 		items, dp := d.popMark()
-		d.appendItems(d.top(), copyItems(items), dp)
+		d.appendItems(d.top(), items, dp)
+		clear(items[:cap(items)][:len(items)])
 	case opSetitem:
 		v, dv := d.pop()
 		k, dk := d.pop()
@@ -816,7 +845,8 @@ func (d *Decoder) step(op byte) {
 		if len(items)%2 != 0 {
 			d.fail("odd number of items for SETITEMS")
 		}
-		d.setItems(d.top(), copyItems(items), dp)
+		d.setItems(d.top(), items, dp)
+		clear(items[:cap(items)][:len(items)])
 	case opAdditems:
 		items, dp := d.popMark()
 		n := d.top()
@@ -1024,6 +1054,9 @@ func (d *Decoder) appendItems(n int, items []any, dp int32) {
 func (d *Decoder) setItems(n int, kv []any, dp int32) {
 	switch t := d.stack[n].(type) {
 	case *Dict:
+		if free := cap(t.t.entries) - len(t.t.entries); free < len(kv)/2 {
+			t.t.entries = append(make([]tableEntry, 0, len(t.t.entries)+len(kv)/2), t.t.entries...)
+		}
 		for i := 0; i < len(kv); i += 2 {
 			if err := t.Set(kv[i], kv[i+1]); err != nil {
 				d.fail("%v", err)

@@ -1,6 +1,7 @@
 package pickle
 
 import (
+	"bytes"
 	"encoding/binary"
 	"io"
 	"math"
@@ -39,11 +40,16 @@ var encPool = sync.Pool{New: func() any { return NewEncoder(nil) }}
 func Marshal(v any) ([]byte, error) {
 	e := encPool.Get().(*Encoder)
 	e.proto, e.py2 = DefaultProtocol, false
-	out, err := e.AppendEncode(nil, v)
-	e.buf = e.buf[:0]
-	if cap(e.buf) > 1<<20 {
-		e.buf = nil
+	buf, err := e.AppendEncode(e.scratch[:0], v)
+	var out []byte
+	if err == nil {
+		out = bytes.Clone(buf) // one allocation of the exact size
 	}
+	e.scratch = buf[:0]
+	if cap(e.scratch) > 4<<20 {
+		e.scratch = nil
+	}
+	e.buf = nil
 	encPool.Put(e)
 	return out, err
 }
@@ -57,7 +63,8 @@ type Encoder struct {
 	py2   bool
 
 	buf        []byte
-	frameStart int // index in buf of the current frame's header, -1 if none
+	scratch    []byte // Marshal's reused output buffer
+	frameStart int    // index in buf of the current frame's header, -1 if none
 	framing    bool
 	memo       map[memoKey]int
 	strMemo    map[string]int
@@ -167,22 +174,22 @@ type encodeError struct{ err error }
 func (e *Encoder) fail(err error) { panic(encodeError{err}) }
 
 func (e *Encoder) resetMemo() {
-	if e.memo == nil || len(e.memo) > 1024 {
+	if e.memo == nil || len(e.memo) > 1<<16 {
 		e.memo = make(map[memoKey]int)
 	} else {
 		clear(e.memo)
 	}
-	if e.strMemo == nil || len(e.strMemo) > 1024 {
+	if e.strMemo == nil || len(e.strMemo) > 1<<16 {
 		e.strMemo = make(map[string]int)
 	} else {
 		clear(e.strMemo)
 	}
-	if e.globalMemo == nil || len(e.globalMemo) > 256 {
+	if e.globalMemo == nil || len(e.globalMemo) > 1<<16 {
 		e.globalMemo = make(map[Global]int)
 	} else {
 		clear(e.globalMemo)
 	}
-	if e.modMemo == nil || len(e.modMemo) > 256 {
+	if e.modMemo == nil || len(e.modMemo) > 1<<16 {
 		e.modMemo = make(map[string]int)
 	} else {
 		clear(e.modMemo)
