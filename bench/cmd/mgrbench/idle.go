@@ -57,7 +57,7 @@ func goMem(addr string) (*memStats, error) {
 // accept_connection) to s, measures the server's RSS growth per connection,
 // and checks that the server still answers a new one-shot request and a
 // method call on one of the held connections.
-func runIdle(ctx context.Context, s *server, n int, pprofAddr string) (*idleResult, error) {
+func runIdle(ctx context.Context, s *server, n int, pprofAddr string, hold time.Duration) (*idleResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	r := &idleResult{Conns: n}
@@ -120,5 +120,12 @@ func runIdle(ctx context.Context, s *server, n int, pprofAddr string) (*idleResu
 	}
 	r.HeldCallUS = float64(time.Since(t2)) / 1e3
 	r.Answered = true
+	if hold > 0 {
+		fmt.Printf("idle: holding %d connections for %v (pprof: go tool pprof http://%s/debug/pprof/heap)\n", n, hold, pprofAddr)
+		select {
+		case <-time.After(hold):
+		case <-ctx.Done():
+		}
+	}
 	return r, nil
 }

@@ -53,6 +53,7 @@ type options struct {
 	pyClient  string
 	connectN  int
 	idle      int
+	idleHold  time.Duration
 	sections  map[string]bool
 	mpgoBin   string
 	mpgoTags  string
@@ -74,6 +75,7 @@ func main() {
 	flag.StringVar(&o.pyClient, "pyclient", "3.13", "CPython version (or interpreter path) for the Python clients")
 	flag.IntVar(&o.connectN, "connect-n", 20, "samples of Python connect()+m.Queue() time")
 	flag.IntVar(&o.idle, "idle", 10000, "idle connections held against mpgo in the idle section")
+	flag.DurationVar(&o.idleHold, "idle-hold", 0, "keep the idle connections open this long after measuring (to take profiles)")
 	sections := flag.String("sections", "go,py,connect,idle", "sections to run: go, py, connect, idle")
 	flag.StringVar(&o.mpgoBin, "mpgo", "", "prebuilt mpgo binary (default: go build ./cmd/mpgo)")
 	flag.StringVar(&o.mpgoTags, "tags", "", "build tags for the mpgo binary")
@@ -287,7 +289,7 @@ func run(ctx context.Context, o *options) error {
 	if o.sections["idle"] && o.idle > 0 {
 		for _, s := range srvs {
 			if s.name == "mpgo" {
-				r, err := runIdle(ctx, s, o.idle, o.pprof)
+				r, err := runIdle(ctx, s, o.idle, o.pprof, o.idleHold)
 				if err != nil {
 					msg := fmt.Sprintf("idle: %v", err)
 					fmt.Println(msg)
