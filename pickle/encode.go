@@ -632,6 +632,12 @@ func (e *Encoder) saveStr(s string) {
 		e.savePy2Str(s)
 		return
 	}
+	if len(s) > 256 {
+		// long strings are not worth hashing for a possible repeat
+		e.writeUnicode(s)
+		e.memoizeOp()
+		return
+	}
 	if idx, ok := e.strMemo[s]; ok {
 		e.get(idx)
 		return
