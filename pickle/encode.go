@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 	"unsafe"
@@ -25,6 +26,10 @@ const DefaultProtocol = 4
 
 // HighestProtocol is the highest protocol the encoder writes.
 const HighestProtocol = 5
+
+// maxTextIntBits bounds the integers written in decimal (protocols 0 and 1):
+// the conversion is superlinear (CPython 3.11+ refuses more than 4300 digits).
+const maxTextIntBits = 1 << 19
 
 const (
 	frameSizeTarget = 64 * 1024
@@ -582,6 +587,9 @@ func (e *Encoder) saveBig(b *big.Int) {
 		}
 		e.buf = append(e.buf, p...)
 		return
+	}
+	if b.BitLen() > maxTextIntBits {
+		e.fail(&UnsupportedValueError{Str: "int too large for the text form of protocols 0 and 1"})
 	}
 	e.ensureFrame()
 	e.buf = append(e.buf, opLong)
@@ -1170,6 +1178,9 @@ func (e *Encoder) saveGlobal(g Global) {
 		if e.proto <= 2 {
 			w = toPy2Name(g)
 		}
+		if strings.ContainsRune(w.Module, '\n') || strings.ContainsRune(w.Name, '\n') {
+			e.fail(&UnsupportedValueError{Str: "global name with a newline needs protocol 4: " + strconv.Quote(w.String())})
+		}
 		e.ensureFrame()
 		e.buf = append(e.buf, opGlobal)
 		e.buf = append(e.buf, w.Module...)
@@ -1240,6 +1251,9 @@ func (e *Encoder) saveObject(o *Object) {
 				e.save(a)
 			}
 			g := toPy2Name(o.Class)
+			if strings.ContainsRune(g.Module, '\n') || strings.ContainsRune(g.Name, '\n') {
+				e.fail(&UnsupportedValueError{Str: "global name with a newline needs protocol 4"})
+			}
 			e.write1(opInst)
 			e.writeString(g.Module + "\n" + g.Name + "\n")
 		}

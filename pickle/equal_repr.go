@@ -129,7 +129,7 @@ func (r *reprState) repr(v any, depth int) {
 	case float64:
 		b.WriteString(FloatRepr(x))
 	case *big.Int:
-		b.WriteString(x.String())
+		b.WriteString(bigRepr(x))
 	case complex128:
 		b.WriteString(complexRepr(x))
 	case []byte:
@@ -193,7 +193,7 @@ func (r *reprState) repr(v any, depth int) {
 			case numInt:
 				b.WriteString(strconv.FormatInt(n.i, 10))
 			case numBig:
-				b.WriteString(n.b.String())
+				b.WriteString(bigRepr(n.b))
 			case numFloat:
 				b.WriteString(FloatRepr(n.f))
 			case numComplex:
@@ -294,6 +294,15 @@ func (r *reprState) kw(d *Dict, sep func(), depth int) {
 		r.b.WriteString(Str(it.Key) + "=")
 		r.repr(it.Value, depth+1)
 	}
+}
+
+// bigRepr is the decimal form of b, or a summary for integers too large to
+// convert quickly (CPython 3.11+ raises ValueError past 4300 digits).
+func bigRepr(b *big.Int) string {
+	if b.BitLen() > maxTextIntBits {
+		return "<int of " + strconv.Itoa(b.BitLen()) + " bits>"
+	}
+	return b.String()
 }
 
 // FloatRepr formats f as Python's repr(float) does: the shortest string that
