@@ -54,7 +54,7 @@ func unmarshalReflect(v any, rv reflect.Value) error {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return &InvalidUnmarshalError{Type: rv.Type()}
 	}
-	d := unmarshalState{}
+	d := unmarshalState{path: make([]pathSeg, 0, 8)}
 	if err := d.value(v, rv.Elem(), 0); err != nil {
 		return err
 	}
@@ -66,14 +66,60 @@ func unmarshalReflect(v any, rv reflect.Value) error {
 
 // unmarshalState holds one typed Unmarshal in progress.
 type unmarshalState struct {
-	path    []string // field path segments: ".name" or "[3]"
+	path    []pathSeg // where the value being decoded sits
 	typeErr *UnmarshalTypeError
 	// done caches the Go value made from each container for each target
 	// type, so that a container shared many times in the pickle (a DAG can
 	// be exponentially larger than its pickle) is converted once, and
 	// shared pointers stay shared. A zero Value marks a conversion in
 	// progress: meeting it again is a cycle.
-	done map[doneKey]reflect.Value
+	done   map[doneKey]reflect.Value
+	small  [8]doneEntry // the first conversions, before done is made
+	nsmall int
+}
+
+// doneEntry is one cached conversion.
+type doneEntry struct {
+	k doneKey
+	v reflect.Value
+}
+
+// lookupDone returns the cached conversion of key.
+func (d *unmarshalState) lookupDone(key doneKey) (reflect.Value, bool) {
+	if d.done != nil {
+		v, ok := d.done[key]
+		return v, ok
+	}
+	for i := range d.nsmall {
+		if d.small[i].k == key {
+			return d.small[i].v, true
+		}
+	}
+	return reflect.Value{}, false
+}
+
+// storeDone records (or updates) the conversion of key.
+func (d *unmarshalState) storeDone(key doneKey, v reflect.Value) {
+	if d.done != nil {
+		d.done[key] = v
+		return
+	}
+	for i := range d.nsmall {
+		if d.small[i].k == key {
+			d.small[i].v = v
+			return
+		}
+	}
+	if d.nsmall < len(d.small) {
+		d.small[d.nsmall] = doneEntry{key, v}
+		d.nsmall++
+		return
+	}
+	d.done = make(map[doneKey]reflect.Value, 2*len(d.small))
+	for _, e := range d.small {
+		d.done[e.k] = e.v
+	}
+	d.done[key] = v
 }
 
 // doneKey identifies a container of the value model and a target type.
@@ -98,9 +144,30 @@ func containerID(v any) any {
 // maxUnmarshalDepth bounds the recursion over nested values.
 const maxUnmarshalDepth = 10000
 
+// pathSeg is one step of a field path, rendered only for an error: a field
+// or str key (".name"), an index ("[3]") or another dict key ("[repr]").
+type pathSeg struct {
+	name  string
+	index int // -1 unless an index
+	key   any // a non-str dict key, else nil
+}
+
+func (d *unmarshalState) push(seg pathSeg) { d.path = append(d.path, seg) }
+func (d *unmarshalState) pop()             { d.path = d.path[:len(d.path)-1] }
+
 func (d *unmarshalState) fieldPath() string {
-	s := strings.Join(d.path, "")
-	return strings.TrimPrefix(s, ".")
+	var b strings.Builder
+	for _, s := range d.path {
+		switch {
+		case s.index >= 0:
+			b.WriteString("[" + strconv.Itoa(s.index) + "]")
+		case s.key != nil:
+			b.WriteString("[" + Repr(s.key) + "]")
+		default:
+			b.WriteString("." + s.name)
+		}
+	}
+	return strings.TrimPrefix(b.String(), ".")
 }
 
 // mismatch records the first type mismatch and lets decoding go on.
@@ -198,23 +265,27 @@ func (d *unmarshalState) value(v any, rv reflect.Value, depth int) error {
 	vt := reflect.TypeOf(v)
 	if id := containerID(v); id != nil && rv.Type() != vt && (rv.Kind() != reflect.Interface || rv.NumMethod() > 0) {
 		key := doneKey{id, rv.Type()}
-		if prev, ok := d.done[key]; ok {
+		if prev, ok := d.lookupDone(key); ok {
 			if !prev.IsValid() {
 				return fmt.Errorf("pickle: cannot unmarshal a recursive %s into Go value of type %v", TypeName(v), rv.Type())
 			}
 			rv.Set(prev)
 			return nil
 		}
-		if d.done == nil {
-			d.done = map[doneKey]reflect.Value{}
-		}
-		d.done[key] = reflect.Value{}
+		d.storeDone(key, reflect.Value{})
 		if err := d.convert(v, vt, rv, depth); err != nil {
 			return err
 		}
-		c := reflect.New(rv.Type()).Elem()
-		c.Set(rv)
-		d.done[key] = c
+		// Keep a copy: rv may be a temporary that is reused.
+		var c reflect.Value
+		switch rv.Kind() {
+		case reflect.Pointer, reflect.Map:
+			c = reflect.ValueOf(rv.Interface()) // pointer-shaped: no allocation
+		default:
+			c = reflect.New(rv.Type()).Elem()
+			c.Set(rv)
+		}
+		d.storeDone(key, c)
 		return nil
 	}
 	return d.convert(v, vt, rv, depth)
@@ -390,9 +461,9 @@ func (d *unmarshalState) convert(v any, vt reflect.Type, rv reflect.Value, depth
 		}
 		s := reflect.MakeSlice(t, len(items), len(items))
 		for i, it := range items {
-			d.path = append(d.path, "["+strconv.Itoa(i)+"]")
+			d.push(pathSeg{index: i})
 			err := d.value(it, s.Index(i), depth)
-			d.path = d.path[:len(d.path)-1]
+			d.pop()
 			if err != nil {
 				return err
 			}
@@ -416,9 +487,9 @@ func (d *unmarshalState) convert(v any, vt reflect.Type, rv reflect.Value, depth
 				rv.Index(i).SetZero()
 				continue
 			}
-			d.path = append(d.path, "["+strconv.Itoa(i)+"]")
+			d.push(pathSeg{index: i})
 			err := d.value(items[i], rv.Index(i), depth)
-			d.path = d.path[:len(d.path)-1]
+			d.pop()
 			if err != nil {
 				return err
 			}
@@ -517,25 +588,29 @@ func (d *unmarshalState) mapValue(v any, rv reflect.Value, depth int) error {
 		if rv.IsNil() {
 			rv.Set(reflect.MakeMapWithSize(t, x.Len()))
 		}
-		kt, et := t.Key(), t.Elem()
+		kv := reflect.New(t.Key()).Elem() // reused: SetMapIndex copies
+		ev := reflect.New(t.Elem()).Elem()
 		var err error
 		x.Range(func(key, val any) bool {
-			seg := "[" + Repr(key) + "]"
 			if s, ok := key.(string); ok {
-				seg = "." + s
+				d.push(pathSeg{name: s, index: -1})
+			} else {
+				d.push(pathSeg{index: -1, key: key})
 			}
-			d.path = append(d.path, seg)
-			defer func() { d.path = d.path[:len(d.path)-1] }()
-			kv := reflect.New(kt).Elem()
+			kv.SetZero()
 			before := d.typeErr
 			if err = d.value(key, kv, depth); err != nil {
+				d.pop()
 				return false
 			}
 			if d.typeErr != before {
+				d.pop()
 				return true // the key did not fit: skip the item
 			}
-			ev := reflect.New(et).Elem()
-			if err = d.value(val, ev, depth); err != nil {
+			ev.SetZero()
+			err = d.value(val, ev, depth)
+			d.pop()
+			if err != nil {
 				return false
 			}
 			rv.SetMapIndex(kv, ev)
@@ -654,9 +729,9 @@ func (d *unmarshalState) structFromDict(dict *Dict, rv reflect.Value, depth int)
 		if !ok {
 			return true
 		}
-		d.path = append(d.path, "."+f.name)
+		d.push(pathSeg{name: f.name, index: -1})
 		err = d.value(val, fv, depth)
-		d.path = d.path[:len(d.path)-1]
+		d.pop()
 		return err == nil
 	})
 	return err
@@ -673,9 +748,9 @@ func (d *unmarshalState) structFromSeq(items []any, rv reflect.Value, depth int)
 		if !ok {
 			continue
 		}
-		d.path = append(d.path, "."+f.name)
+		d.push(pathSeg{name: f.name, index: -1})
 		err := d.value(it, fv, depth)
-		d.path = d.path[:len(d.path)-1]
+		d.pop()
 		if err != nil {
 			return err
 		}
