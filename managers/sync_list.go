@@ -347,7 +347,8 @@ func iterValuesSelf(v any, l *List) ([]any, error) {
 func repeat(items []any, nv any) ([]any, error) {
 	n, big, ok := asInt(nv)
 	if !ok {
-		return nil, typeErrorf("can't multiply sequence by non-int of type '%s'", pickle.TypeName(nv))
+		// list.__mul__(x) called as a method (as the proxy does) converts x with __index__.
+		return nil, typeErrorf("'%s' object cannot be interpreted as an integer", pickle.TypeName(nv))
 	}
 	if n <= 0 || len(items) == 0 {
 		return []any{}, nil

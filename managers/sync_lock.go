@@ -75,13 +75,20 @@ func (l *Lock) Acquire(ctx context.Context, timeout time.Duration) (bool, error)
 	return l.acquire(ctx, true, timeout, timeout < 0)
 }
 
+// errReleaseUnlocked is what releasing an unlocked Lock raises: _thread.error, which is
+// RuntimeError in Python 3 and thread.error (threading.ThreadError, not a RuntimeError) in
+// Python 2, so clients of both catch what their own Lock raises.
+func errReleaseUnlocked() *PyException {
+	return NewPyException("_thread", "error", "release unlocked lock")
+}
+
 // Release releases the lock; releasing an unlocked lock is Python's
-// RuntimeError('release unlocked lock').
+// RuntimeError('release unlocked lock') (_thread.error).
 func (l *Lock) Release() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.locked {
-		return pyErr("RuntimeError", "release unlocked lock")
+		return errReleaseUnlocked()
 	}
 	l.locked = false
 	l.b.notifyAll()

@@ -123,8 +123,8 @@ def condition(m):
     counts = []
     for i in range(3):
         with cond:
-            if sys.version_info[0] == 2:
-                cond._callmethod('notify', (1,))  # 2.7's ConditionProxy.notify() takes no n
+            if sys.version_info < (3, 7):
+                cond._callmethod('notify', (1,))  # 2.7/3.6 ConditionProxy.notify() takes no n
             else:
                 cond.notify(1)
         deadline = time.time() + 30
