@@ -329,3 +329,41 @@ func TestUnmarshalInvalid(t *testing.T) {
 		t.Error("nil accepted")
 	}
 }
+
+// TestSharedDAGIsLinear: hashing, comparing and printing a value with
+// exponentially many paths stays fast (a dict key built this way would
+// otherwise hang the decoder).
+func TestSharedDAGIsLinear(t *testing.T) {
+	var b bytes.Buffer
+	b.WriteString("\x80\x02)q\x00")
+	for i := 1; i <= 100; i++ {
+		b.WriteByte('h')
+		b.WriteByte(byte(i - 1))
+		b.WriteByte('h')
+		b.WriteByte(byte(i - 1))
+		b.WriteString("\x86q")
+		b.WriteByte(byte(i))
+	}
+	key := b.String()
+	data := []byte(key + "}q\x65h\x64K\x01s.") // {t_100: 1}
+	var v any
+	if err := Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	var w any
+	if err := Unmarshal(data, &w); err != nil {
+		t.Fatal(err)
+	}
+	if !Equal(v, w) {
+		t.Error("equal DAGs differ")
+	}
+	if _, err := Compare(v.(*Dict).Keys()[0], w.(*Dict).Keys()[0]); err != nil {
+		t.Error(err)
+	}
+	if r := Repr(v); len(r) > 2*maxReprLen {
+		t.Errorf("repr of %d bytes", len(r))
+	}
+	if _, err := Marshal(v); err != nil {
+		t.Error(err)
+	}
+}

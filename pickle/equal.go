@@ -16,6 +16,42 @@ type TypeError struct {
 
 func (e *TypeError) Error() string { return e.Msg }
 
+// walk is the state of one Equal, Hash or Compare call.
+type walk struct {
+	steps int
+	eq    map[[2]memoKey]bool
+	hash  map[memoKey]uint64
+}
+
+// walkMemoAfter is the number of containers visited before results are
+// memoized.
+const walkMemoAfter = 2048
+
+// identKey identifies a container value by address.
+func identKey(v any) (memoKey, bool) {
+	switch x := v.(type) {
+	case Tuple:
+		if len(x) > 0 {
+			return memoKey{unsafe.Pointer(unsafe.SliceData(x)), len(x)}, true
+		}
+	case *List:
+		return memoKey{unsafe.Pointer(x), keyList}, true
+	case *Dict:
+		return memoKey{unsafe.Pointer(x), keyDict}, true
+	case *Set:
+		return memoKey{unsafe.Pointer(x), keySet}, true
+	case FrozenSet:
+		if x.t != nil {
+			return memoKey{unsafe.Pointer(x.t), keyFrozen}, true
+		}
+	case []any:
+		if cap(x) > 0 {
+			return memoKey{unsafe.Pointer(unsafe.SliceData(x)), keySlice - len(x)}, true
+		}
+	}
+	return memoKey{}, false
+}
+
 // maxCompareDepth bounds the recursion of Equal, Hash, Compare and Repr, like
 // Python's recursion limit.
 const maxCompareDepth = 10000
@@ -204,7 +240,10 @@ func numCompare(a, b number) (int, bool) {
 // equals a frozenset with the same items, Globals compare by name and
 // *Object by identity. Containers holding themselves compare equal to
 // themselves (identity shortcut, as CPython does for items).
-func Equal(a, b any) bool { return equal(a, b, 0) }
+func Equal(a, b any) bool {
+	var w walk
+	return equal(a, b, 0, &w)
+}
 
 func isIdentical(a, b any) bool {
 	switch x := a.(type) {
@@ -274,7 +313,7 @@ func strOf(v any) (string, bool) {
 	return "", false
 }
 
-func equal(a, b any, depth int) bool {
+func equal(a, b any, depth int, w *walk) bool {
 	if depth > maxCompareDepth {
 		return false
 	}
@@ -296,13 +335,37 @@ func equal(a, b any, depth int) bool {
 		y, ok := bytesOf(b)
 		return ok && string(x) == string(y)
 	}
+	w.steps++
+	if w.steps > walkMemoAfter {
+		// a value with much sharing (a DAG of tuples, say) would take
+		// exponential time: remember the pairs already compared
+		ka, ok1 := identKey(a)
+		kb, ok2 := identKey(b)
+		if ok1 && ok2 {
+			k := [2]memoKey{ka, kb}
+			if r, ok := w.eq[k]; ok {
+				return r
+			}
+			if w.eq == nil {
+				w.eq = map[[2]memoKey]bool{}
+			}
+			w.eq[k] = true // in progress: assume equal, as for cycles
+			r := equalContainer(a, b, depth, w)
+			w.eq[k] = r
+			return r
+		}
+	}
+	return equalContainer(a, b, depth, w)
+}
+
+func equalContainer(a, b any, depth int, w *walk) bool {
 	switch x := a.(type) {
 	case Tuple:
 		y, ok := b.(Tuple)
-		return ok && itemsEqual(x, y, depth)
+		return ok && itemsEqual(x, y, depth, w)
 	case *Dict:
 		y, ok := b.(*Dict)
-		return ok && x != nil && y != nil && dictEqual(x, y, depth)
+		return ok && x != nil && y != nil && dictEqual(x, y, depth, w)
 	case Global:
 		y, ok := b.(Global)
 		return ok && x == y
@@ -311,7 +374,7 @@ func equal(a, b any, depth int) bool {
 	}
 	if x, ok := listItems(a); ok {
 		y, ok := listItems(b)
-		return ok && itemsEqual(x, y, depth)
+		return ok && itemsEqual(x, y, depth, w)
 	}
 	if x, ok := setTable(a); ok {
 		y, ok := setTable(b)
@@ -326,10 +389,10 @@ func equal(a, b any, depth int) bool {
 		return true
 	}
 	if m, ok := a.(map[string]any); ok {
-		return equal(mapToDict(m), b, depth)
+		return equal(mapToDict(m), b, depth, w)
 	}
 	if m, ok := b.(map[string]any); ok {
-		return equal(a, mapToDict(m), depth)
+		return equal(a, mapToDict(m), depth, w)
 	}
 	defer func() { recover() }() // incomparable dynamic types
 	return a == b
@@ -343,19 +406,19 @@ func mapToDict(m map[string]any) *Dict {
 	return d
 }
 
-func itemsEqual(x, y []any, depth int) bool {
+func itemsEqual(x, y []any, depth int, w *walk) bool {
 	if len(x) != len(y) {
 		return false
 	}
 	for i := range x {
-		if !isIdentical(x[i], y[i]) && !equal(x[i], y[i], depth+1) {
+		if !isIdentical(x[i], y[i]) && !equal(x[i], y[i], depth+1, w) {
 			return false
 		}
 	}
 	return true
 }
 
-func dictEqual(x, y *Dict, depth int) bool {
+func dictEqual(x, y *Dict, depth int, w *walk) bool {
 	if x.t.live != y.t.live {
 		return false
 	}
@@ -368,7 +431,7 @@ func dictEqual(x, y *Dict, depth int) bool {
 			return false
 		}
 		v := y.t.entries[j].value
-		if !isIdentical(e.value, v) && !equal(e.value, v, depth+1) {
+		if !isIdentical(e.value, v) && !equal(e.value, v, depth+1, w) {
 			return false
 		}
 	}
@@ -479,9 +542,12 @@ func unhashable(v any) error {
 // (hash(1) == hash(1.0) == hash(True)), strings with a per-process seed.
 // Mutable values (list, dict, set, bytearray) return a *TypeError
 // "unhashable type: 'list'".
-func Hash(v any) (uint64, error) { return hashValue(v, 0) }
+func Hash(v any) (uint64, error) {
+	var w walk
+	return hashValue(v, 0, &w)
+}
 
-func hashValue(v any, depth int) (uint64, error) {
+func hashValue(v any, depth int, w *walk) (uint64, error) {
 	if depth > maxCompareDepth {
 		return 0, &TypeError{Msg: "maximum recursion depth exceeded while calculating hash"}
 	}
@@ -497,7 +563,22 @@ func hashValue(v any, depth int) (uint64, error) {
 	case []byte:
 		return hashString(string(x)) ^ 0x62, nil
 	case Tuple:
-		return hashItems(x, depth)
+		w.steps++
+		if w.steps > walkMemoAfter && len(x) > 0 {
+			k := memoKey{unsafe.Pointer(unsafe.SliceData(x)), len(x)}
+			if h, ok := w.hash[k]; ok {
+				return h, nil
+			}
+			h, err := hashItems(x, depth, w)
+			if err == nil {
+				if w.hash == nil {
+					w.hash = map[memoKey]uint64{}
+				}
+				w.hash[k] = h
+			}
+			return h, err
+		}
+		return hashItems(x, depth, w)
 	case Global:
 		return hashString(x.Module) ^ (hashString(x.Name) * 31), nil
 	case *Object:
@@ -513,7 +594,7 @@ func hashValue(v any, depth int) (uint64, error) {
 	return 0, unhashable(v)
 }
 
-func hashItems(items []any, depth int) (uint64, error) {
+func hashItems(items []any, depth int, w *walk) (uint64, error) {
 	// xxHash-like accumulation as in CPython's tuplehash.
 	const (
 		p1 = 11400714785074694791
@@ -522,7 +603,7 @@ func hashItems(items []any, depth int) (uint64, error) {
 	)
 	acc := uint64(p5)
 	for _, it := range items {
-		h, err := hashValue(it, depth+1)
+		h, err := hashValue(it, depth+1, w)
 		if err != nil {
 			return 0, err
 		}
@@ -600,9 +681,12 @@ func notOrderable(a, b any) error {
 // code point, bytes bytewise, tuples and lists lexicographically (a list only
 // with a list). Anything else, and mixed types, fail with a *TypeError whose
 // text is CPython's: "'<' not supported between instances of 'str' and 'int'".
-func Compare(a, b any) (int, error) { return compare(a, b, 0) }
+func Compare(a, b any) (int, error) {
+	var w walk
+	return compare(a, b, 0, &w)
+}
 
-func compare(a, b any, depth int) (int, error) {
+func compare(a, b any, depth int, w *walk) (int, error) {
 	if depth > maxCompareDepth {
 		return 0, &TypeError{Msg: "maximum recursion depth exceeded in comparison"}
 	}
@@ -627,13 +711,13 @@ func compare(a, b any, depth int) (int, error) {
 	}
 	if x, ok := a.(Tuple); ok {
 		if y, ok := b.(Tuple); ok {
-			return compareItems(x, y, depth)
+			return compareItems(x, y, depth, w)
 		}
 		return 0, notOrderable(a, b)
 	}
 	if x, ok := listItems(a); ok {
 		if y, ok := listItems(b); ok {
-			return compareItems(x, y, depth)
+			return compareItems(x, y, depth, w)
 		}
 	}
 	return 0, notOrderable(a, b)
@@ -650,12 +734,12 @@ func compareStrings(s, t string) int {
 	return 0
 }
 
-func compareItems(x, y []any, depth int) (int, error) {
+func compareItems(x, y []any, depth int, w *walk) (int, error) {
 	for i := 0; i < len(x) && i < len(y); i++ {
-		if isIdentical(x[i], y[i]) || equal(x[i], y[i], depth+1) {
+		if isIdentical(x[i], y[i]) || equal(x[i], y[i], depth+1, w) {
 			continue
 		}
-		return compare(x[i], y[i], depth+1)
+		return compare(x[i], y[i], depth+1, w)
 	}
 	switch {
 	case len(x) < len(y):

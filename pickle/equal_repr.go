@@ -105,8 +105,12 @@ func (r *reprState) seq(items []any, open, close string, depth int) {
 	r.b.WriteString(close)
 }
 
+// maxReprLen bounds the output of Repr: a value with much sharing can have
+// an exponentially long repr.
+const maxReprLen = 1 << 20
+
 func (r *reprState) repr(v any, depth int) {
-	if depth > maxCompareDepth {
+	if depth > maxCompareDepth || r.b.Len() > maxReprLen {
 		r.b.WriteString("...")
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"unsafe"
 )
 
 type goldenEntry struct {
@@ -75,6 +76,7 @@ func sameValuePy2Names(a, b any) bool {
 type sameState struct {
 	ab, ba map[any]any
 	py2    bool
+	tuples map[[2]memoKey]bool
 }
 
 func (s *sameState) global(a, b Global) bool {
@@ -136,7 +138,21 @@ func (s *sameState) same(a, b any, depth int) bool {
 		return ok && string(x) == string(y)
 	case Tuple:
 		y, ok := b.(Tuple)
-		return ok && s.items(x, y, depth)
+		if !ok {
+			return false
+		}
+		if len(x) > 0 && len(y) > 0 {
+			// tuples shared many times (a DAG) are compared once
+			k := [2]memoKey{{unsafe.Pointer(unsafe.SliceData(x)), len(x)}, {unsafe.Pointer(unsafe.SliceData(y)), len(y)}}
+			if s.tuples[k] {
+				return true
+			}
+			if s.tuples == nil {
+				s.tuples = map[[2]memoKey]bool{}
+			}
+			s.tuples[k] = true
+		}
+		return s.items(x, y, depth)
 	case *List:
 		y, ok := b.(*List)
 		if !ok {
