@@ -237,6 +237,19 @@ def ops(m):
         add('array.create_Q_big', arr_create('Q', [2 ** 64]))
         add('array.create_q_big', arr_create('q', [2 ** 63]))
 
+    # '#GETVALUE' (proxy._getvalue()) and '__repr__' (str(proxy)) fallbacks
+    add('getvalue.list', lambda: m.list([1, 'a', [2]])._getvalue())
+    add('getvalue.dict', lambda: sorted(m.dict(a=1, b=[2])._getvalue().items()))
+    add('getvalue.namespace', lambda: m.Namespace(a=1, b='x')._getvalue())
+    add('getvalue.value', lambda: m.Value('i', 5)._getvalue())
+    add('getvalue.array', lambda: m.Array('d', [1.5, 2])._getvalue())
+    add('str.list', lambda: str(m.list([1, 'a', (2,)])))
+    add('str.dict', lambda: str(m.dict([(1, 'x')])))
+    add('str.array', lambda: str(m.Array('h', [1, -2])))
+    add('str.array_empty', lambda: str(m.Array('i', [])))
+    add('str.value', lambda: str(m.Value('c', b'x')))
+    add('str.namespace_empty', lambda: str(m.Namespace()))
+
     lock = m.Lock()
     add('lock.acquire', lambda: lock.acquire())
     add('lock.acquire_nb', lambda: lock.acquire(False))
