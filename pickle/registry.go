@@ -37,8 +37,10 @@ type Unmarshaler interface {
 // decoders run is allowed, and each decode sees the registrations made
 // before it started.
 //
-// Module names are the Python 3 names (builtins, copyreg, queue): the decoder
-// normalises Python 2 names before it consults the registry.
+// Classes are keyed by their Python 3 names (builtins, copyreg, queue): the
+// decoder normalises Python 2 names before it consults the registry, and
+// Register and Lookup normalise the names they are given the same way
+// (Register("exceptions", "ValueError", ...) registers builtins.ValueError).
 type Registry struct {
 	mu  sync.Mutex                  // serialises writers
 	cur atomic.Pointer[registryMap] // immutable snapshot read by decoders
@@ -85,6 +87,7 @@ func (r *Registry) Register(module, name string, proto any) error {
 	if proto == nil {
 		return errors.New("pickle: Registry.Register: proto must be a value of the Go type, not nil")
 	}
+	module, name = toPy3Name(module, name)
 	t := reflect.TypeOf(proto)
 	e := &regEntry{class: Global{Module: module, Name: name}, typ: t, elem: t}
 	if t.Kind() == reflect.Pointer {
@@ -129,6 +132,7 @@ func (r *Registry) MustRegister(module, name string, proto any) {
 
 // Lookup returns the Go type registered for the Python class module.name.
 func (r *Registry) Lookup(module, name string) (reflect.Type, bool) {
+	module, name = toPy3Name(module, name)
 	if e := r.entry(Global{Module: module, Name: name}); e != nil {
 		return e.typ, true
 	}

@@ -223,3 +223,16 @@ func TestNewInstance(t *testing.T) {
 		t.Fatal("int attrs: no error")
 	}
 }
+
+func TestRegistryPython2Names(t *testing.T) {
+	reg := pickle.NewRegistry()
+	if err := reg.Register("exceptions", "ValueError", point{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := reg.Lookup("builtins", "ValueError"); !ok {
+		t.Fatal("exceptions.ValueError not registered as builtins.ValueError")
+	}
+	if _, ok := reg.Lookup("exceptions", "ValueError"); !ok {
+		t.Fatal("Lookup does not normalise")
+	}
+}
