@@ -1,7 +1,6 @@
 package pickle
 
 import (
-	"errors"
 	"fmt"
 	"reflect"
 )
@@ -69,8 +68,3 @@ func (e *InvalidUnmarshalError) Error() string {
 	}
 	return "pickle: Unmarshal(nil " + e.Type.String() + ")"
 }
-
-// ErrOutOfBandBuffer is returned for the protocol 5 NEXT_BUFFER and
-// READONLY_BUFFER opcodes: out-of-band buffers are not supported
-// (multiprocessing never sends them).
-var ErrOutOfBandBuffer = errors.New("pickle: out-of-band buffers (NEXT_BUFFER) are not supported")
