@@ -257,7 +257,11 @@ func (c *serverConn) callMethod(req Request) (rep Reply) {
 			rep = panicReply(where, code, p)
 		}
 	}()
-	res, err := e.obj.CallMethod(c.ctx, req.Name, args, kwargs)
+	ctx := c.ctx
+	if c.dialect.python2 {
+		ctx = withPython2(ctx) // (sync-types) a few results differ for Python 2 clients
+	}
+	res, err := e.obj.CallMethod(ctx, req.Name, args, kwargs)
 	if err != nil {
 		rep = errorReply(err, true, where, code)
 		if rep.Kind == KindTraceback {

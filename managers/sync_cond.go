@@ -64,7 +64,11 @@ func (c *Condition) CallMethod(ctx context.Context, name string, args pickle.Tup
 		if err != nil {
 			return nil, err
 		}
-		return c.wait(ctx, caller, v[0])
+		got, err := c.wait(ctx, caller, v[0])
+		if err != nil || isPython2(ctx) {
+			return nil, err // Python 2's Condition.wait returns None
+		}
+		return got, nil
 	case "notify":
 		v, err := bindArgs("notify", args, kwargs, opt("n", int64(1)))
 		if err != nil {

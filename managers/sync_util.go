@@ -15,6 +15,22 @@ import (
 // This file holds the helpers shared by the SyncManager types (sync_*.go): Python-style argument
 // binding, number conversions, slices, iteration of argument values and blocking waits.
 
+// python2Key marks the context of a method call made by a Python 2 client.
+type python2Key struct{}
+
+// withPython2 marks ctx as the context of calls from a Python 2 client; the server sets it on
+// the method-call contexts of Python 2 connections.
+func withPython2(ctx context.Context) context.Context {
+	return context.WithValue(ctx, python2Key{}, true)
+}
+
+// isPython2 reports whether the call comes from a Python 2 client (when the server says so),
+// for the few results whose type differs in Python 2 (Condition.wait returns None there).
+func isPython2(ctx context.Context) bool {
+	v, _ := ctx.Value(python2Key{}).(bool)
+	return v
+}
+
 // pyErr returns a builtins exception.
 func pyErr(name string, args ...any) *PyException { return NewPyException("builtins", name, args...) }
 
