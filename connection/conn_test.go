@@ -351,3 +351,32 @@ func TestConcurrentSendRecv(t *testing.T) {
 		}
 	})
 }
+
+func TestInterruptedWriteBreaks(t *testing.T) {
+	forListeners(t, func(t *testing.T, tr string) {
+		_, c := pair(t, tr, nil, nil) // the server side never reads
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		err := c.WriteFrameContext(ctx, make([]byte, 64<<20))
+		if !errors.Is(err, connection.ErrBroken) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v, want ErrBroken and context.DeadlineExceeded", err)
+		}
+		if err := c.SendBytes([]byte("x")); err == nil {
+			t.Fatal("write after a broken frame succeeded")
+		}
+	})
+}
+
+func TestCancelledWriteBeforeAnyByte(t *testing.T) {
+	s, c := pair(t, "tcp", nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := c.SendContext(ctx, "never sent"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	// Nothing was written, so the connection is intact.
+	go c.Send("sent")
+	if v, err := s.Recv(); err != nil || v != "sent" {
+		t.Fatalf("got %v, %v", v, err)
+	}
+}

@@ -170,19 +170,15 @@ func TestListenerClose(t *testing.T) {
 }
 
 func TestLastAccepted(t *testing.T) {
-	s, c := pair(t, "tcp", nil, nil)
-	_ = s
 	l := listen(t, "tcp", nil)
 	if l.LastAccepted() != nil {
 		t.Fatal("LastAccepted before Accept")
 	}
-	go func() {
-		c2, err := connection.Dial(context.Background(), "tcp", l.Addr().String(), nil)
-		if err == nil {
-			defer c2.Close()
-			c2.RecvBytes(0)
-		}
-	}()
+	c, err := connection.Dial(context.Background(), "tcp", l.Addr().String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
 	nc, err := l.Accept()
 	if err != nil {
 		t.Fatal(err)
@@ -191,10 +187,36 @@ func TestLastAccepted(t *testing.T) {
 	if _, ok := nc.(*connection.Conn); !ok {
 		t.Fatalf("Accept returned %T", nc)
 	}
-	if got, want := l.LastAccepted().String(), nc.RemoteAddr().String(); got != want {
-		t.Fatalf("LastAccepted = %s, want %s", got, want)
+	if got, want := l.LastAccepted().String(), c.LocalAddr().String(); got != want {
+		t.Fatalf("LastAccepted = %s, want the client's address %s", got, want)
 	}
-	_ = c
+}
+
+func TestListenerNoGoroutineLeak(t *testing.T) {
+	before := runtime.NumGoroutine()
+	l, err := connection.Listen("tcp", "127.0.0.1:0", &connection.Config{AuthKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	silent, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	silent.Read(make([]byte, 1)) // a handshake is in progress
+	c, err := connection.Dial(context.Background(), "tcp", l.Addr().String(), &connection.Config{AuthKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close() // authenticated, never accepted
+	l.Close() // waits for the accept loop and the handshakes
+	for i := 0; runtime.NumGoroutine() > before; i++ {
+		if i == 1000 {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines after Close, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+		}
+		runtime.Gosched()
+	}
 }
 
 func TestAbstractSocket(t *testing.T) {
