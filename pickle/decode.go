@@ -831,7 +831,8 @@ func (d *Decoder) step(op byte) {
 		d.push(FrozenSet{t: &s.t}, d.checkDepth(dp+1))
 	case opAppend:
 		v, dp := d.pop()
-		d.appendItems(d.top(), []any{v}, dp)
+		one := [1]any{v}
+		d.appendItems(d.top(), one[:], dp)
 	case opAppends:
 		items, dp := d.popMark()
 		d.appendItems(d.top(), items, dp)
@@ -839,7 +840,8 @@ func (d *Decoder) step(op byte) {
 	case opSetitem:
 		v, dv := d.pop()
 		k, dk := d.pop()
-		d.setItems(d.top(), []any{k, v}, max(dv, dk))
+		kv := [2]any{k, v}
+		d.setItems(d.top(), kv[:], max(dv, dk))
 	case opSetitems:
 		items, dp := d.popMark()
 		if len(items)%2 != 0 {
