@@ -213,3 +213,57 @@ func TestStdPyRepr(t *testing.T) {
 		t.Error(got)
 	}
 }
+
+func TestStdAlternativeForms(t *testing.T) {
+	dtClass := pickle.Global{Module: "datetime", Name: "datetime"}
+	// Constructor arguments instead of the packed state.
+	var dt pickle.DateTime
+	o := pickle.NewObject(dtClass, int64(2021), int64(3), int64(4), int64(5), int64(6), int64(7), int64(8))
+	if err := dt.UnmarshalPickle(o); err != nil || dt != (pickle.DateTime{Year: 2021, Month: 3, Day: 4, Hour: 5, Minute: 6, Second: 7, Microsecond: 8}) {
+		t.Fatalf("%+v %v", dt, err)
+	}
+	// A latin-1 str state (as protocol 0 of some writers gives) and a zoneinfo tzinfo.
+	zi := pickle.NewObject(pickle.Global{Module: "zoneinfo", Name: "ZoneInfo._unpickle"}, "UTC", int64(1))
+	o = pickle.NewObject(dtClass, string([]rune{7, 0xe4, 1, 2, 3, 4, 5, 0, 0, 6}), zi)
+	if err := dt.UnmarshalPickle(o); err != nil || dt.Year != 2020 || dt.TZInfo != any(zi) {
+		t.Fatalf("%+v %v", dt, err)
+	}
+	if tm, err := dt.Time(); err != nil || tm.Location().String() != "UTC" {
+		t.Fatalf("zoneinfo: %v %v", tm, err)
+	}
+	dt.TZInfo = pickle.NewObject(pickle.Global{Module: "m", Name: "TZ"})
+	if _, err := dt.Time(); err == nil {
+		t.Fatal("unknown tzinfo: no error")
+	}
+	// Wrong classes and shapes are errors, not panics.
+	for _, v := range []any{nil, "x", pickle.NewObject(pickle.Global{Module: "m", Name: "X"}), pickle.NewObject(dtClass), pickle.NewObject(dtClass, "short")} {
+		if err := dt.UnmarshalPickle(v); err == nil {
+			t.Errorf("DateTime.UnmarshalPickle(%s): no error", pickle.Repr(v))
+		}
+		var d pickle.Date
+		if err := d.UnmarshalPickle(v); err == nil {
+			t.Errorf("Date.UnmarshalPickle(%s): no error", pickle.Repr(v))
+		}
+		var td pickle.TimeDelta
+		if err := td.UnmarshalPickle(v); err == nil && v != nil {
+			if o, ok := v.(*pickle.Object); !ok || o.Class == dtClass {
+				t.Errorf("TimeDelta.UnmarshalPickle(%s): no error", pickle.Repr(v))
+			}
+		}
+		var u pickle.UUID
+		if err := u.UnmarshalPickle(v); err == nil {
+			t.Errorf("UUID.UnmarshalPickle(%s): no error", pickle.Repr(v))
+		}
+	}
+	// Out of range values do not encode.
+	for _, m := range []pickle.Marshaler{pickle.DateTime{Month: 13, Day: 1}, pickle.Date{Year: 1, Month: 1, Day: 32}, pickle.Time{Hour: 24}, pickle.TimeDelta{Days: 1e9}} {
+		if _, err := m.MarshalPickle(); err == nil {
+			t.Errorf("%#v: no error", m)
+		}
+	}
+	// Decimal from an int argument (decimal.Decimal(5) pickles as '5').
+	var dec pickle.Decimal
+	if err := dec.UnmarshalPickle(pickle.NewObject(pickle.Global{Module: "decimal", Name: "Decimal"}, int64(5))); err != nil || dec != "5" {
+		t.Fatal(dec, err)
+	}
+}
