@@ -24,7 +24,7 @@ Classes that start their own CPython manager and never use the one under test
 
 Prints one JSON line on stdout: {"python", "mode", "run", "passed", "failed", "errors",
 "skipped", "not_installed", "problems": [{"test", "kind", "reason"}]}; diagnostics on stderr.
-Standard library only; Python 3.6+.
+Standard library only; Python 2.7 (test.test_multiprocessing) and 3.6+.
 """
 
 import argparse
@@ -98,8 +98,32 @@ def connect(address, authkey):
     return m
 
 
+def install_py2(address, authkey):
+    """Python 2.7: test.test_multiprocessing builds its WithManager* classes at import, around
+    one SyncManager object that its test_main() starts; connect that object instead."""
+    import test.test_multiprocessing as tm
+    m = tm.ManagerMixin.manager
+    m.__init__(address=address, authkey=authkey)
+    m.connect()
+    try:
+        tm.ManagerMixin.pool = m.Pool(4)
+    except Exception as e:  # a server that cannot host a Pool: the Pool tests fail
+        sys.stderr.write('manager.Pool(4) failed: %s\n' % (e,))
+        tm.ManagerMixin.pool = None
+    classes, skipped = {}, []
+    for name, cls in tm.testcases_manager.items():
+        if name[len('WithManager'):] in [c[1:] for c in OWN_MANAGER_CLASSES]:
+            skipped.append(name)
+            continue
+        cls.__module__ = __name__
+        classes[name] = cls
+    return classes, sorted(skipped)
+
+
 def install(address, authkey):
     """Install the manager test classes in a dict, as install_tests_in_module_dict does."""
+    if sys.version_info[0] == 2:
+        return install_py2(address, authkey)
     import test._test_multiprocessing as tm
 
     class ConnectedManagerMixin(tm.ManagerMixin):
@@ -159,11 +183,11 @@ def install(address, authkey):
 
 class Result(unittest.TextTestResult):
     def __init__(self, *a, **kw):
-        super().__init__(*a, **kw)
+        unittest.TextTestResult.__init__(self, *a, **kw)
         self.passed = []
 
     def addSuccess(self, test):
-        super().addSuccess(test)
+        unittest.TextTestResult.addSuccess(self, test)
         self.passed.append(test.id())
 
 
