@@ -25,6 +25,7 @@ var outcomeDiffs = map[string]struct {
 	"cond.wait_timeout":   {python.IsPy2, "Python 2's Condition.wait returns None; mpgo returns the Python 3 bool"},
 	"rlock.acquire_twice": {python.IsPy2, "Python 2's RLock returns 1 for a nested acquire; mpgo returns True (== 1)"},
 	"array.create_i_str":  {python.IsPy2, "Python 2's array(typecode, str) reads machine values: same ValueError class, Python 3 text"},
+	"cond.on_rlock":       {func(p python) bool { return !p.IsPy2() }, "CPython 3's server holds the RLock as a proxy and releases it from another server thread (RuntimeError: cannot wait on un-acquired lock); mpgo's Condition uses the RLock itself, owned by the calling connection"},
 	"barrier.zero":        {func(p python) bool { return !p.AtLeast(3, 13) }, "Barrier(0) is accepted before 3.13; mpgo raises 3.13's ValueError('parties must be > 0')"},
 }
 

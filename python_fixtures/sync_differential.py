@@ -277,6 +277,34 @@ def ops(m):
         with c:
             return c.wait(0.05)
     add('cond.wait_timeout', cond_wait_timeout)
+
+    def cond_on(lockf):
+        def f():
+            c2 = m.Condition(lockf())
+            with c2:
+                return c2.wait(0.05)
+        return f
+    add('cond.on_lock', cond_on(m.Lock))
+    add('cond.on_rlock', cond_on(m.RLock))
+
+    def cond_notify_thread():
+        import threading
+        c2 = m.Condition(m.Lock())
+        res = []
+        ready = threading.Event()
+
+        def w():
+            with c2:
+                ready.set()
+                res.append(c2.wait(10))
+        t = threading.Thread(target=w)
+        t.start()
+        ready.wait(10)
+        with c2:  # only acquirable once w waits
+            c2.notify()
+        t.join(20)
+        return res
+    add('cond.notify_thread', cond_notify_thread)
     e = m.Event()
     add('event.wait_timeout', lambda: e.wait(0.05))
     add('event.is_set', lambda: e.is_set())
