@@ -34,7 +34,7 @@ func newDictFromArgs(ctx context.Context, args pickle.Tuple, kwargs *pickle.Dict
 }
 
 // dictMethods are the names Dict.CallMethod answers (the exposed list of the "dict" typeid;
-// __iter__ is added by the registry's method_to_typeid).
+// like CPython, the create reply lists __iter__ twice: here and from method_to_typeid).
 var dictMethods = []string{
 	// CPython 3.13, in its order
 	"__contains__", "__delitem__", "__getitem__", "__iter__", "__len__", "__setitem__", "clear",

@@ -84,7 +84,7 @@ func RegisterSyncManager(r *Registry) error {
 			MethodToTypeID: map[string]string{"apply_async": "AsyncResult", "map_async": "AsyncResult", "starmap_async": "AsyncResult",
 				"imap": "Iterator", "imap_unordered": "Iterator"}}},
 		{"list", Type{New: newListFromArgs, Exposed: slices.Clone(listMethods)}},
-		{"dict", Type{New: newDictFromArgs, Exposed: slices.DeleteFunc(slices.Clone(dictMethods), func(s string) bool { return s == "__iter__" }),
+		{"dict", Type{New: newDictFromArgs, Exposed: slices.Clone(dictMethods),
 			MethodToTypeID: map[string]string{"__iter__": "Iterator"}}},
 		{"Value", Type{New: newValueFromArgs, Exposed: []string{"get", "set"}}},
 		{"Array", Type{New: newArrayFromArgs, Exposed: slices.Clone(arrayMethods)}},

@@ -627,3 +627,61 @@ func TestSyncConcurrent(t *testing.T) {
 	stEqual(t, "n", stFirst(d.Get("n")), int64(800))
 	stEqual(t, "len", l.Len(), 800)
 }
+
+// TestSyncRegistryExposed checks the exposed names against CPython 3.13's create replies
+// (PROTOCOL.md 5.1): AutoProxy typeids exactly (the proxy is built from them), the others with
+// 3.13's list as a prefix (the 3.14, 2.7 and comparison additions follow).
+func TestSyncRegistryExposed(t *testing.T) {
+	reg := managers.NewRegistry()
+	if err := managers.RegisterSyncManager(reg); err != nil {
+		t.Fatal(err)
+	}
+	queue := []string{"empty", "full", "get", "get_nowait", "join", "put", "put_nowait", "qsize", "shutdown", "task_done"}
+	acq := []string{"acquire", "release"}
+	want := map[string]struct {
+		exposed []string
+		exact   bool
+	}{
+		"Queue":            {queue, true},
+		"JoinableQueue":    {queue, true},
+		"AsyncResult":      {[]string{"get", "ready", "successful", "wait"}, true},
+		"Event":            {[]string{"is_set", "set", "clear", "wait"}, true},
+		"Lock":             {acq, true},
+		"RLock":            {acq, true},
+		"Semaphore":        {acq, true},
+		"BoundedSemaphore": {acq, true},
+		"Condition":        {[]string{"acquire", "release", "wait", "notify", "notify_all"}, true},
+		"Barrier":          {[]string{"__getattribute__", "wait", "abort", "reset"}, true},
+		"Pool":             {[]string{"apply", "apply_async", "close", "imap", "imap_unordered", "join", "map", "map_async", "starmap", "starmap_async", "terminate"}, true},
+		"list": {[]string{"__add__", "__contains__", "__delitem__", "__getitem__", "__len__", "__mul__", "__reversed__",
+			"__rmul__", "__setitem__", "append", "count", "extend", "index", "insert", "pop", "remove", "reverse", "sort", "__imul__",
+			"clear", "copy"}, false},
+		"dict": {[]string{"__contains__", "__delitem__", "__getitem__", "__iter__", "__len__", "__setitem__", "clear", "copy",
+			"get", "items", "keys", "pop", "popitem", "setdefault", "update", "values", "__or__", "__ror__", "__ior__", "fromkeys", "__reversed__"}, false},
+		"Value":     {[]string{"get", "set"}, true},
+		"Array":     {[]string{"__len__", "__getitem__", "__setitem__"}, false},
+		"Namespace": {[]string{"__getattribute__", "__setattr__", "__delattr__"}, true},
+		"Iterator":  {[]string{"__next__", "send", "throw", "close"}, false},
+	}
+	if got := len(reg.TypeIDs()); got != len(want) {
+		t.Errorf("%d typeids registered, want %d: %v", got, len(want), reg.TypeIDs())
+	}
+	for typeid, w := range want {
+		typ, ok := reg.Lookup(typeid)
+		if !ok {
+			t.Errorf("%s not registered", typeid)
+			continue
+		}
+		got := typ.Exposed
+		if w.exact && len(got) != len(w.exposed) || len(got) < len(w.exposed) {
+			t.Errorf("%s exposes %v, want %v", typeid, got, w.exposed)
+			continue
+		}
+		for i := range w.exposed {
+			if got[i] != w.exposed[i] {
+				t.Errorf("%s exposes %v, want %v first", typeid, got, w.exposed)
+				break
+			}
+		}
+	}
+}
