@@ -25,7 +25,8 @@
 //	an object (*Object)           {"$class": "module.Name", "build": "reduce", "args": [...],
 //	                               "kwargs": {...}, "state": ..., "listitems": [...],
 //	                               "dictitems": [[key, value], ...]}
-//	                               (build is reduce, newobj, newobj_ex or inst; kwargs,
+//	                               (build is reduce, newobj, newobj_ex, inst or
+//	                               reconstructor (copyreg._reconstructor); kwargs,
 //	                               state, listitems and dictitems only when present)
 //	a container seen before       {"$ref": "<JSON pointer of its first occurrence>"}
 //
@@ -45,7 +46,7 @@
 // order). It also reads back every "$" form above except $ref, so that the
 // output of [Marshal] converts back to an equal value, except that tuples
 // come back as lists (as dict keys and set members: tuples) and a lone
-// surrogate escape comes back as U+FFFD (encoding/json's rule).
+// surrogate escape comes back as that lone surrogate.
 package pyjson
 
 import (
@@ -54,7 +55,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/big"
 	"strconv"
@@ -306,10 +306,11 @@ func (e *encoder) dict(items []pickle.DictItem, path string, depth int) error {
 }
 
 var buildNames = map[pickle.BuildKind]string{
-	pickle.BuildReduce:   "reduce",
-	pickle.BuildNewObj:   "newobj",
-	pickle.BuildNewObjEx: "newobj_ex",
-	pickle.BuildInst:     "inst",
+	pickle.BuildReduce:        "reduce",
+	pickle.BuildNewObj:        "newobj",
+	pickle.BuildNewObjEx:      "newobj_ex",
+	pickle.BuildInst:          "inst",
+	pickle.BuildReconstructor: "reconstructor",
 }
 
 func (e *encoder) object(o *pickle.Object, path string, depth int) error {
@@ -412,76 +413,261 @@ func (e *encoder) str(s string) {
 // Unmarshal reads one JSON value from data into the value model (see the
 // package documentation). Trailing data other than white space is an error.
 func Unmarshal(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	v, err := decodeValue(dec, 0)
+	p := parser{data: data}
+	p.skipWS()
+	v, err := p.value(0)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("pyjson: trailing data after the JSON value")
+	p.skipWS()
+	if p.pos < len(p.data) {
+		return nil, p.errorf("trailing data after the JSON value")
 	}
 	return v, nil
 }
 
-// Decode reads the next JSON value from dec (which must have UseNumber set)
-// into the value model.
-func Decode(dec *json.Decoder) (any, error) { return decodeValue(dec, 0) }
+// parser is a small JSON reader. Unlike encoding/json it keeps lone
+// surrogate escapes (\ud800) as the WTF-8 the value model uses, keeps the
+// text of numbers, and reads objects in document order.
+type parser struct {
+	data []byte
+	pos  int
+}
 
-func decodeValue(dec *json.Decoder, depth int) (any, error) {
-	if depth > maxDepth {
-		return nil, fmt.Errorf("pyjson: JSON nested deeper than %d levels", maxDepth)
-	}
-	tok, err := dec.Token()
-	if err != nil {
-		if err == io.EOF {
-			return nil, io.ErrUnexpectedEOF
+func (p *parser) errorf(format string, args ...any) error {
+	return fmt.Errorf("pyjson: %s at offset %d", fmt.Sprintf(format, args...), p.pos)
+}
+
+func (p *parser) skipWS() {
+	for p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
 		}
-		return nil, fmt.Errorf("pyjson: %w", err)
 	}
-	switch t := tok.(type) {
-	case nil, bool, string:
-		return t, nil
-	case json.Number:
-		return number(string(t))
-	case float64:
-		return t, nil
-	case json.Delim:
-		switch t {
-		case '[':
-			items := []any{}
-			for dec.More() {
-				v, err := decodeValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				items = append(items, v)
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, fmt.Errorf("pyjson: %w", err)
-			}
-			return pickle.NewList(items...), nil
-		case '{':
-			var items []pickle.DictItem
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, fmt.Errorf("pyjson: %w", err)
-				}
-				k, _ := kt.(string)
-				v, err := decodeValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				items = append(items, pickle.DictItem{Key: k, Value: v})
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, fmt.Errorf("pyjson: %w", err)
-			}
+}
+
+func (p *parser) value(depth int) (any, error) {
+	if depth > maxDepth {
+		return nil, p.errorf("JSON nested deeper than %d levels", maxDepth)
+	}
+	if p.pos >= len(p.data) {
+		return nil, p.errorf("unexpected end of JSON input")
+	}
+	switch c := p.data[p.pos]; {
+	case c == '{':
+		p.pos++
+		var items []pickle.DictItem
+		p.skipWS()
+		if p.pos < len(p.data) && p.data[p.pos] == '}' {
+			p.pos++
 			return object(items)
 		}
+		for {
+			p.skipWS()
+			if p.pos >= len(p.data) || p.data[p.pos] != '"' {
+				return nil, p.errorf("expected a string key")
+			}
+			k, err := p.str()
+			if err != nil {
+				return nil, err
+			}
+			p.skipWS()
+			if p.pos >= len(p.data) || p.data[p.pos] != ':' {
+				return nil, p.errorf("expected ':'")
+			}
+			p.pos++
+			p.skipWS()
+			v, err := p.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, pickle.DictItem{Key: k, Value: v})
+			p.skipWS()
+			if p.pos >= len(p.data) {
+				return nil, p.errorf("unexpected end of JSON input")
+			}
+			if p.data[p.pos] == ',' {
+				p.pos++
+				continue
+			}
+			if p.data[p.pos] == '}' {
+				p.pos++
+				return object(items)
+			}
+			return nil, p.errorf("expected ',' or '}'")
+		}
+	case c == '[':
+		p.pos++
+		items := []any{}
+		p.skipWS()
+		if p.pos < len(p.data) && p.data[p.pos] == ']' {
+			p.pos++
+			return pickle.NewList(items...), nil
+		}
+		for {
+			p.skipWS()
+			v, err := p.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, v)
+			p.skipWS()
+			if p.pos >= len(p.data) {
+				return nil, p.errorf("unexpected end of JSON input")
+			}
+			if p.data[p.pos] == ',' {
+				p.pos++
+				continue
+			}
+			if p.data[p.pos] == ']' {
+				p.pos++
+				return pickle.NewList(items...), nil
+			}
+			return nil, p.errorf("expected ',' or ']'")
+		}
+	case c == '"':
+		return p.str()
+	case c == '-' || (c >= '0' && c <= '9'):
+		start := p.pos
+		if c == '-' {
+			p.pos++
+		}
+		digits := func() int {
+			n := 0
+			for p.pos < len(p.data) && p.data[p.pos] >= '0' && p.data[p.pos] <= '9' {
+				p.pos++
+				n++
+			}
+			return n
+		}
+		if p.pos < len(p.data) && p.data[p.pos] == '0' {
+			p.pos++
+		} else if digits() == 0 {
+			return nil, p.errorf("invalid number")
+		}
+		if p.pos < len(p.data) && p.data[p.pos] == '.' {
+			p.pos++
+			if digits() == 0 {
+				return nil, p.errorf("invalid number")
+			}
+		}
+		if p.pos < len(p.data) && (p.data[p.pos] == 'e' || p.data[p.pos] == 'E') {
+			p.pos++
+			if p.pos < len(p.data) && (p.data[p.pos] == '+' || p.data[p.pos] == '-') {
+				p.pos++
+			}
+			if digits() == 0 {
+				return nil, p.errorf("invalid number")
+			}
+		}
+		return number(string(p.data[start:p.pos]))
 	}
-	return nil, fmt.Errorf("pyjson: unexpected token %v", tok)
+	for _, lit := range []struct {
+		text string
+		v    any
+	}{{"true", true}, {"false", false}, {"null", nil}} {
+		if bytes.HasPrefix(p.data[p.pos:], []byte(lit.text)) {
+			p.pos += len(lit.text)
+			return lit.v, nil
+		}
+	}
+	return nil, p.errorf("invalid character %q", p.data[p.pos])
+}
+
+// hex4 reads the 4 hex digits of a \u escape at p.pos.
+func (p *parser) hex4() (rune, bool) {
+	if p.pos+4 > len(p.data) {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(p.data[p.pos:p.pos+4]), 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	p.pos += 4
+	return rune(v), true
+}
+
+// str reads a JSON string at p.pos (the opening quote) into WTF-8.
+func (p *parser) str() (string, error) {
+	p.pos++
+	var b strings.Builder
+	for {
+		if p.pos >= len(p.data) {
+			return "", p.errorf("unterminated string")
+		}
+		c := p.data[p.pos]
+		switch {
+		case c == '"':
+			p.pos++
+			return b.String(), nil
+		case c < 0x20:
+			return "", p.errorf("control character in string")
+		case c == '\\':
+			p.pos++
+			if p.pos >= len(p.data) {
+				return "", p.errorf("unterminated string")
+			}
+			e := p.data[p.pos]
+			p.pos++
+			switch e {
+			case '"', '\\', '/':
+				b.WriteByte(e)
+			case 'b':
+				b.WriteByte('\b')
+			case 'f':
+				b.WriteByte('\f')
+			case 'n':
+				b.WriteByte('\n')
+			case 'r':
+				b.WriteByte('\r')
+			case 't':
+				b.WriteByte('\t')
+			case 'u':
+				r, ok := p.hex4()
+				if !ok {
+					return "", p.errorf("invalid \\u escape")
+				}
+				if r >= 0xD800 && r < 0xDC00 && p.pos+6 <= len(p.data) && p.data[p.pos] == '\\' && p.data[p.pos+1] == 'u' {
+					save := p.pos
+					p.pos += 2
+					if r2, ok := p.hex4(); ok && r2 >= 0xDC00 && r2 <= 0xDFFF {
+						r = (r-0xD800)<<10 | (r2 - 0xDC00) + 0x10000
+					} else {
+						p.pos = save
+					}
+				}
+				writeWTF8(&b, r)
+			default:
+				return "", p.errorf("invalid escape '\\%c'", e)
+			}
+		case c < utf8.RuneSelf:
+			b.WriteByte(c)
+			p.pos++
+		default:
+			r, n := utf8.DecodeRune(p.data[p.pos:])
+			if r == utf8.RuneError && n == 1 {
+				b.WriteRune(utf8.RuneError)
+			} else {
+				b.Write(p.data[p.pos : p.pos+n])
+			}
+			p.pos += n
+		}
+	}
+}
+
+// writeWTF8 writes r, encoding a lone surrogate as its 3-byte form (the
+// value model's representation of Python's lone surrogates).
+func writeWTF8(b *strings.Builder, r rune) {
+	if r >= 0xD800 && r <= 0xDFFF {
+		b.WriteByte(0xED)
+		b.WriteByte(byte(0x80 | (r>>6)&0x3F))
+		b.WriteByte(byte(0x80 | r&0x3F))
+		return
+	}
+	b.WriteRune(r)
 }
 
 // number converts a JSON number: integers to int64 or *big.Int, others to

@@ -89,7 +89,7 @@ func TestUnmarshalRoundTrip(t *testing.T) {
 	set, _ := pickle.NewSet(int64(1), pickle.Tuple{int64(2), "x"})
 	fs, _ := pickle.NewFrozenSet("a")
 	huge, _ := new(big.Int).SetString("-123456789012345678901234567890", 10)
-	v := pickle.NewList(nil, true, int64(3), huge, 2.5, 1e300, math.Inf(-1), complex(0, 1), "s\u00e9", []byte{0, 255},
+	v := pickle.NewList(nil, true, int64(3), huge, 2.5, 1e300, math.Inf(-1), complex(0, 1), "s\u00e9\xed\xa0\x80", []byte{0, 255},
 		pickle.ByteArray("b"), dict(t, "k", int64(1)), dict(t, pickle.Tuple{int64(1), int64(2)}, "t", int64(3), nil), set, fs,
 		pickle.Global{Module: "os.path", Name: "join"},
 		&pickle.Object{Class: pickle.Global{Module: "m", Name: "C"}, Kind: pickle.BuildReduce, Args: pickle.Tuple{}, ListItems: []any{int64(1)},
@@ -141,9 +141,18 @@ func TestUnmarshalErrors(t *testing.T) {
 func FuzzUnmarshal(f *testing.F) {
 	f.Add([]byte(`{"$set":[1,2]}`))
 	f.Add([]byte(`[{"$class":"m.C","args":[1],"dictitems":[[1,2]]}]`))
+	f.Add([]byte(`{"a": [1.5e3, -0, "\ud800\udc00\u00e9", true, null]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := pyjson.Unmarshal(data)
+		valid := json.Valid(data)
+		if err == nil && !valid {
+			t.Fatalf("accepted invalid JSON %q", data)
+		}
 		if err != nil {
+			msg := err.Error()
+			if valid && !strings.Contains(msg, "$") && !strings.Contains(msg, "deeper") && !strings.Contains(msg, "unhashable") {
+				t.Fatalf("rejected valid JSON %q: %v", data, err)
+			}
 			return
 		}
 		if _, err := pyjson.Marshal(v); err != nil {
