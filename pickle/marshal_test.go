@@ -87,9 +87,8 @@ func TestRoundTripValueModel(t *testing.T) {
 	}
 	for _, c := range cases {
 		for proto := 0; proto <= 5; proto++ {
-			if proto < 2 && (c.name == "py2str" || c.name == "object") {
-				// py2str: protocols 0 and 1 write a Python 2 str only for Python 2;
-				// object: NEWOBJ is written as copyreg.__newobj__(cls) below protocol 2.
+			if proto < 2 && c.name == "py2str" {
+				// protocols 0 and 1 write a Python 2 str only for Python 2
 				continue
 			}
 			t.Run(c.name+"/"+string(rune('0'+proto)), func(t *testing.T) {

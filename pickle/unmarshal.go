@@ -677,6 +677,9 @@ func (d *unmarshalState) structValue(v any, rv reflect.Value, depth int) error {
 				return nil
 			}
 		case nil:
+			if x.Kind == BuildReconstructor {
+				return nil // copyreg._reconstructor(cls, base, state): no attributes
+			}
 			if len(x.DictItems) > 0 {
 				dd, err := NewDictItems(x.DictItems...)
 				if err != nil {
