@@ -51,6 +51,9 @@ func outcomeClass(s string) string {
 // slices, errors and their messages) against mpgo and against CPython's own SyncManager server
 // with the same interpreter, and compares them operation by operation.
 func TestManagersSyncDifferential(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the differential check runs CPython's own server for every interpreter")
+	}
 	forEachPython(t, nil, func(t *testing.T, py python) {
 		srv := startSyncServer(t)
 		var mine, theirs diffResult

@@ -187,7 +187,8 @@ func (l *Lock) acquireRestore(ctx context.Context, _ uint64, _ int64) error {
 }
 
 // RLock is a shared threading.RLock (typeid "RLock"): a reentrant lock owned by the
-// [CallerID] of the connection that acquired it. It is safe for concurrent use.
+// [CallerID] of the connection that acquired it (Go callers without an identity all share
+// identity 0). It is safe for concurrent use.
 type RLock struct {
 	mu    sync.Mutex
 	owner uint64
@@ -267,6 +268,10 @@ func (r *RLock) CallMethod(ctx context.Context, name string, args pickle.Tuple, 
 		blocking, d, forever, err := lockAcquireArgs(args, kwargs)
 		if err != nil {
 			return nil, err
+		}
+		if isPython2(ctx) && r.isOwned(caller) {
+			r.acquire(ctx, caller, false, 0, false, 1)
+			return int64(1), nil // Python 2's _RLock returns 1 for a nested acquire
 		}
 		return r.acquire(ctx, caller, blocking, d, forever, 1)
 	case "release", "__exit__":

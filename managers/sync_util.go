@@ -45,7 +45,7 @@ var notImplemented = pickle.Global{Module: "builtins", Name: "NotImplemented"}
 
 // maxSeqLen bounds the length of a list or array built by repetition (l * n, l *= n): beyond it
 // the method raises MemoryError instead of exhausting the server's memory.
-const maxSeqLen = 1 << 27
+const maxSeqLen = 1 << 25
 
 // pyString returns the text of a Python str (a Python 2 str too).
 func pyString(v any) (string, bool) {
