@@ -10,10 +10,14 @@ import (
 // incrementing a dict entry under a shared Lock and RLock, a Condition waking waiters in other
 // processes (notify_all, then notify(1) one at a time), a Barrier of 5 parties passed three
 // times, and a JoinableQueue drained by 4 workers. Counts must be exact and nothing may hang.
+// dead_holder checks what a client that dies holding locks leaves behind: both stay held; the
+// Lock can be released by another client, the RLock (owned by the dead connection) cannot. (On
+// CPython the RLock's owner is a server thread ident, which a later connection's thread may
+// reuse and so inherit the lock by accident; mpgo's caller identities are never reused.)
 func TestManagersSyncCrossProcess(t *testing.T) {
 	forEachPython(t, nil, func(t *testing.T, py python) {
 		srv := startSyncServer(t)
-		for _, scenario := range []string{"lock_counter", "condition", "barrier", "joinable_queue"} {
+		for _, scenario := range []string{"lock_counter", "condition", "barrier", "joinable_queue", "dead_holder"} {
 			t.Run(scenario, func(t *testing.T) {
 				if scenario == "barrier" && py.IsPy2() {
 					t.Skip("Python 2.7's SyncManager has no Barrier")

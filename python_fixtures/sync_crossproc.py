@@ -9,6 +9,8 @@ Scenarios (--scenario):
                   exactly 0..4 (Python 3 only)
   joinable_queue  200 items drained by 4 worker processes calling task_done; the parent's join()
                   returns and the items processed are exactly the items put
+  dead_holder     a process acquires a Lock and an RLock and dies: both stay held (as on CPython);
+                  the Lock can be released by another client, the RLock cannot
 Prints one JSON line {"scenario", "ok", "detail", ...}. Works on Python 2.7 and 3.6+ (fork).
 Standard library only.
 """
@@ -197,7 +199,35 @@ def joinable_queue(m):
             'detail': 'want count=200 total=%d' % sum(items)}
 
 
-SCENARIOS = {'lock_counter': lock_counter, 'condition': condition, 'barrier': barrier,
+# --- dead_holder --------------------------------------------------------------------------
+
+def die_holding(lock, rlock):
+    lock.acquire()
+    rlock.acquire()
+    os._exit(0)  # no release, no clean-up: the client dies holding both locks
+
+
+def dead_holder(m):
+    lock = m.Lock()
+    rlock = m.RLock()
+    codes = join_all(run_procs(die_holding, [(lock, rlock)]))
+    lock_held = not lock.acquire(False)
+    lock.release()  # a Lock has no owner: anyone may release it (recovery)
+    relocked = lock.acquire(False)
+    rlock_held = not rlock.acquire(False)
+    try:
+        rlock.release()
+        rlock_release = 'released'
+    except RuntimeError as e:  # owned by the dead client's connection, as on CPython
+        rlock_release = 'RuntimeError: %s' % e
+    return {'ok': codes == [0] and lock_held and relocked and rlock_held and
+            rlock_release == 'RuntimeError: cannot release un-acquired lock',
+            'lock_held_after_death': lock_held, 'lock_reacquired_after_release': relocked,
+            'rlock_held_after_death': rlock_held, 'rlock_release_by_other': rlock_release,
+            'detail': 'a dead client leaves its locks held; a Lock can be released by another client, an RLock cannot'}
+
+
+SCENARIOS = {'dead_holder': dead_holder, 'lock_counter': lock_counter, 'condition': condition, 'barrier': barrier,
              'joinable_queue': joinable_queue}
 
 
