@@ -194,14 +194,17 @@ func checkClientResult(t *testing.T, scenario string, r result) {
 	case "closed":
 		r.want(t, "eof", true)
 	case "latency":
-		// Without quick ACKs each of these waits for a delayed ACK (~40 ms);
-		// the limit is generous so a loaded machine does not fail the test.
-		for k, limit := range map[string]float64{"connect_rt_seconds": 0.030, "large_rt_median_seconds": 0.020} {
-			v, _ := r[k].(float64)
-			t.Logf("%s: %.2f ms", k, v*1e3)
-			if v <= 0 || v > limit {
-				t.Errorf("%s = %.1f ms, want well under the 40 ms of a delayed ACK", k, v*1e3)
+		// Without quick ACKs each of these waits for a delayed ACK (~40 ms). Timing is
+		// reported, never asserted (the project's rule: performance lives in benchmarks,
+		// see BenchmarkConnVsCPython in bench/); the scenario still checks that the
+		// round trips complete.
+		for _, k := range []string{"connect_rt_seconds", "large_rt_median_seconds"} {
+			v, ok := r[k].(float64)
+			if !ok || v <= 0 {
+				t.Errorf("%s missing from the fixture's result: %v", k, r)
+				continue
 			}
+			t.Logf("%s: %.2f ms (about 40 ms would mean a delayed ACK)", k, v*1e3)
 		}
 	}
 }
