@@ -12,8 +12,9 @@ import (
 // notify and notify_all. Its lock is its own [RLock], or the [Lock] or [RLock] whose proxy was
 // passed to the constructor (manager.Condition(manager.Lock())). Waiting and notifying require
 // the calling connection to own the lock ([CallerID]), as they require the calling thread to in
-// Python. wait_for is implemented by the Python proxy with repeated waits. It is safe for
-// concurrent use.
+// Python. wait_for is implemented by the Python proxy with repeated waits. A connection that
+// closes while waiting stops waiting and does not take the lock back (wait had released it). It
+// is safe for concurrent use.
 type Condition struct {
 	lock condLock
 	ref  *Ref // keeps a passed-in lock alive

@@ -95,12 +95,7 @@ func newArrayFromArgs(ctx context.Context, args pickle.Tuple, kwargs *pickle.Dic
 	}
 	tc, ok := pyString(v[0])
 	if !ok || utf8.RuneCountInString(tc) != 1 {
-		what := pickle.TypeName(v[0])
-		if ok {
-			what = "a string of length " + fmt.Sprint(utf8.RuneCountInString(tc))
-			return nil, typeErrorf("array() argument 1 must be a unicode character, not str")
-		}
-		return nil, typeErrorf("array() argument 1 must be a unicode character, not %s", what)
+		return nil, typeErrorf("array() argument 1 must be a unicode character, not %s", pickle.TypeName(v[0]))
 	}
 	t, ok := arrayTypes[tc]
 	if !ok {
