@@ -108,7 +108,7 @@ func TestRegistryAPI(t *testing.T) {
 	if len(reg.Classes()) != 1 {
 		t.Errorf("Classes = %v", reg.Classes())
 	}
-	if len(pickle.StdRegistry().Classes()) != 7 {
+	if len(pickle.StdRegistry().Classes()) != 8 {
 		t.Errorf("StdRegistry classes = %v", pickle.StdRegistry().Classes())
 	}
 }

@@ -35,6 +35,7 @@ var (
 //	datetime.timedelta  TimeDelta
 //	datetime.timezone   TimeZone
 //	decimal.Decimal     Decimal
+//	fractions.Fraction  Fraction
 //	uuid.UUID           UUID
 //
 // The returned registry is the caller's own: registering more classes in it
@@ -47,6 +48,7 @@ func StdRegistry() *Registry {
 	r.MustRegister(classTimeDelta.Module, classTimeDelta.Name, TimeDelta{})
 	r.MustRegister(classTimeZone.Module, classTimeZone.Name, TimeZone{})
 	r.MustRegister(classDecimal.Module, classDecimal.Name, Decimal(""))
+	r.MustRegister(classFraction.Module, classFraction.Name, Fraction(""))
 	r.MustRegister(classUUID.Module, classUUID.Name, UUID{})
 	return r
 }
@@ -744,3 +746,100 @@ func (d Decimal) PyRepr() string { return "Decimal(" + Repr(string(d)) + ")" }
 // PyRepr returns Python's repr of the UUID, e.g.
 // "UUID('12345678-1234-5678-1234-567812345678')".
 func (u UUID) PyRepr() string { return "UUID('" + u.String() + "')" }
+
+// Fraction is a Python fractions.Fraction in its str form, such as "-1/3"
+// or "5". It encodes as CPython 3.11 and later do, REDUCE of
+// fractions.Fraction with (numerator, denominator), which every CPython
+// (2.7 included) reads; it decodes from that form and from the (str,) form
+// of older versions.
+type Fraction string
+
+var classFraction = Global{Module: "fractions", Name: "Fraction"}
+
+// FractionOf returns the Fraction of r.
+func FractionOf(r *big.Rat) Fraction { return Fraction(r.RatString()) }
+
+// Rat returns the value as a *big.Rat; ok is false for a malformed string or
+// a zero denominator.
+func (f Fraction) Rat() (r *big.Rat, ok bool) {
+	s := string(f)
+	if i := strings.IndexByte(s, '/'); i >= 0 && strings.TrimLeft(s[i+1:], "+0") == "" {
+		return nil, false
+	}
+	return new(big.Rat).SetString(s)
+}
+
+// bigArg returns an int64 when n fits, else n.
+func bigArg(n *big.Int) any {
+	if n.IsInt64() {
+		return n.Int64()
+	}
+	return new(big.Int).Set(n)
+}
+
+// MarshalPickle implements [Marshaler].
+func (f Fraction) MarshalPickle() (any, error) {
+	r, ok := f.Rat()
+	if !ok {
+		return nil, fmt.Errorf("pickle: invalid Fraction %q", string(f))
+	}
+	return &Object{Class: classFraction, Args: Tuple{bigArg(r.Num()), bigArg(r.Denom())}}, nil
+}
+
+// UnmarshalPickle implements [Unmarshaler].
+func (f *Fraction) UnmarshalPickle(v any) error {
+	if x, ok := v.(Fraction); ok {
+		*f = x
+		return nil
+	}
+	args, err := reduceArgs(v, classFraction)
+	if err != nil {
+		return err
+	}
+	toBig := func(a any) (*big.Int, bool) {
+		switch x := a.(type) {
+		case int64:
+			return big.NewInt(x), true
+		case *big.Int:
+			return x, true
+		case bool:
+			if x {
+				return big.NewInt(1), true
+			}
+			return big.NewInt(0), true
+		}
+		return nil, false
+	}
+	var r *big.Rat
+	switch len(args) {
+	case 1:
+		if n, ok := toBig(args[0]); ok {
+			r = new(big.Rat).SetInt(n)
+		} else if s, ok := strOf(args[0]); ok {
+			r, ok = Fraction(strings.TrimSpace(s)).Rat()
+			if !ok {
+				return fmt.Errorf("pickle: invalid fractions.Fraction %s", Repr(s))
+			}
+		}
+	case 2:
+		n, ok1 := toBig(args[0])
+		d, ok2 := toBig(args[1])
+		if ok1 && ok2 && d.Sign() != 0 {
+			r = new(big.Rat).SetFrac(n, d)
+		}
+	}
+	if r == nil {
+		return fmt.Errorf("pickle: cannot decode fractions.Fraction%s", Repr(args))
+	}
+	*f = FractionOf(r)
+	return nil
+}
+
+// PyRepr returns Python's repr of the fraction, e.g. "Fraction(-1, 3)".
+func (f Fraction) PyRepr() string {
+	r, ok := f.Rat()
+	if !ok {
+		return "Fraction(" + Repr(string(f)) + ")"
+	}
+	return "Fraction(" + r.Num().String() + ", " + r.Denom().String() + ")"
+}

@@ -19,6 +19,7 @@ var stdValues = map[string]any{
 	"timedelta":     pickle.TimeDelta{Days: -1, Seconds: 2, Microseconds: 3},
 	"timezone":      pickle.TimeZone{Offset: pickle.TimeDelta{Seconds: 7200}, Name: "X"},
 	"decimal":       pickle.Decimal("-1.50"),
+	"fraction":      pickle.Fraction("-1/3"),
 	"uuid":          pickle.UUID{0x12, 0x34, 0x56, 0x78, 0x12, 0x34, 0x56, 0x78, 0x12, 0x34, 0x56, 0x78, 0x12, 0x34, 0x56, 0x78},
 }
 
@@ -62,6 +63,10 @@ var stdGolden3 = []struct {
 	{"uuid", 3, "800363757569640a555549440a7100298171017d71025803000000696e7471038a107856341278563412785634127856341273622e"},
 	{"uuid", 4, "80049530000000000000008c0475756964948c04555549449493942981947d948c03696e74948a107856341278563412785634127856341273622e"},
 	{"uuid", 5, "80059530000000000000008c0475756964948c04555549449493942981947d948c03696e74948a107856341278563412785634127856341273622e"},
+	{"fraction", 2, "8002636672616374696f6e730a4672616374696f6e0a71004affffffff4b038671015271022e"},
+	{"fraction", 3, "8003636672616374696f6e730a4672616374696f6e0a71004affffffff4b038671015271022e"},
+	{"fraction", 4, "80049525000000000000008c096672616374696f6e73948c084672616374696f6e9493944affffffff4b03869452942e"},
+	{"fraction", 5, "80059525000000000000008c096672616374696f6e73948c084672616374696f6e9493944affffffff4b03869452942e"},
 }
 
 // stdGolden2 holds pickle.dumps(value, protocol).encode('hex') from CPython 2.7.
@@ -195,6 +200,7 @@ func TestStdPyRepr(t *testing.T) {
 		"timedelta":     "datetime.timedelta(days=-1, seconds=2, microseconds=3)",
 		"timezone":      "datetime.timezone(datetime.timedelta(seconds=7200), 'X')",
 		"decimal":       "Decimal('-1.50')",
+		"fraction":      "Fraction(-1, 3)",
 		"uuid":          "UUID('12345678-1234-5678-1234-567812345678')",
 	}
 	for name, w := range want {
@@ -260,6 +266,23 @@ func TestStdAlternativeForms(t *testing.T) {
 		if _, err := m.MarshalPickle(); err == nil {
 			t.Errorf("%#v: no error", m)
 		}
+	}
+	// Fraction from the (str,) form of CPython 2.7 to 3.10, and bad forms.
+	var fr pickle.Fraction
+	frClass := pickle.Global{Module: "fractions", Name: "Fraction"}
+	if err := fr.UnmarshalPickle(pickle.NewObject(frClass, pickle.Py2String("-2/6"))); err != nil || fr != "-1/3" {
+		t.Fatal(fr, err)
+	}
+	if err := fr.UnmarshalPickle(pickle.NewObject(frClass, int64(4), int64(2))); err != nil || fr != "2" {
+		t.Fatal(fr, err)
+	}
+	for _, bad := range []*pickle.Object{pickle.NewObject(frClass, int64(1), int64(0)), pickle.NewObject(frClass, "x"), pickle.NewObject(frClass, "1/0")} {
+		if err := fr.UnmarshalPickle(bad); err == nil {
+			t.Errorf("Fraction.UnmarshalPickle(%s): no error", pickle.Repr(bad))
+		}
+	}
+	if _, err := pickle.Fraction("1/0").MarshalPickle(); err == nil {
+		t.Error("Fraction 1/0 encodes")
 	}
 	// Decimal from an int argument (decimal.Decimal(5) pickles as '5').
 	var dec pickle.Decimal
