@@ -32,7 +32,7 @@ import (
 //   - a nil pointer or interface becomes None; a non-nil one is followed.
 //   - named bool, integer, float, complex and string types become bool, int,
 //     float, complex and str; uint64 values past MaxInt64 become Python ints
-//     through *big.Int. big.Int becomes int.
+//     through *big.Int. big.Int becomes int, big.Rat a fractions.Fraction.
 //   - time.Time becomes an aware datetime.datetime (see [DateTimeOf]).
 //   - a value implementing [Marshaler] (also through its address when it is
 //     addressable) is replaced by the result of MarshalPickle.
@@ -46,6 +46,7 @@ var (
 	timeType      = reflect.TypeFor[time.Time]()
 	durationType  = reflect.TypeFor[time.Duration]()
 	bigIntType    = reflect.TypeFor[big.Int]()
+	bigRatType    = reflect.TypeFor[big.Rat]()
 	anyType       = reflect.TypeFor[any]()
 )
 
@@ -114,6 +115,17 @@ func (s *marshalState) convert(rv reflect.Value, depth int) (any, error) {
 		if rv.CanInterface() {
 			b := rv.Interface().(big.Int)
 			return new(big.Int).Set(&b), nil
+		}
+	case bigRatType:
+		var r *big.Rat
+		if rv.CanAddr() && rv.Addr().CanInterface() {
+			r = rv.Addr().Interface().(*big.Rat)
+		} else if rv.CanInterface() {
+			x := rv.Interface().(big.Rat)
+			r = &x
+		}
+		if r != nil {
+			return FractionOf(r).MarshalPickle()
 		}
 	}
 	switch rv.Kind() {

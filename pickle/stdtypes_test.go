@@ -2,6 +2,8 @@ package pickle_test
 
 import (
 	"encoding/hex"
+	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -288,5 +290,39 @@ func TestStdAlternativeForms(t *testing.T) {
 	var dec pickle.Decimal
 	if err := dec.UnmarshalPickle(pickle.NewObject(pickle.Global{Module: "decimal", Name: "Decimal"}, int64(5))); err != nil || dec != "5" {
 		t.Fatal(dec, err)
+	}
+}
+
+func TestBigRat(t *testing.T) {
+	type S struct {
+		R  big.Rat  `pickle:"r"`
+		PR *big.Rat `pickle:"pr"`
+		F  big.Rat  `pickle:"f"`
+	}
+	in := S{PR: big.NewRat(22, 7)}
+	in.R.SetFrac64(-1, 3)
+	in.F.SetInt64(2)
+	data, err := pickle.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := pickle.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	if r := pickle.Repr(v); !strings.Contains(r, "fractions.Fraction") {
+		t.Fatalf("big.Rat not written as a Fraction: %s", r)
+	}
+	var out S
+	if err := pickle.Unmarshal(data, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.R.Cmp(&in.R) != 0 || out.PR.Cmp(in.PR) != 0 || out.F.Cmp(&in.F) != 0 {
+		t.Fatalf("got %v %v %v", &out.R, out.PR, &out.F)
+	}
+	// From an int and a float too.
+	data, _ = pickle.Marshal(mustDict(t, "r", int64(5), "f", 0.25))
+	if err := pickle.Unmarshal(data, &out); err != nil || out.R.String() != "5/1" || out.F.String() != "1/4" {
+		t.Fatalf("got %v %v %v", &out.R, &out.F, err)
 	}
 }

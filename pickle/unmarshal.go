@@ -23,7 +23,8 @@ import (
 //   - a type implementing [Unmarshaler] (through a pointer) gets the value.
 //   - bool from bool; integers from int (and bool), checked for overflow;
 //     floats from float or int; complex from complex, float or int; string
-//     from str (and a Python 2 str); big.Int from int.
+//     from str (and a Python 2 str); big.Int from int; big.Rat from
+//     fractions.Fraction, int or a finite float.
 //   - []byte and [N]byte from bytes, bytearray or a Python 2 str; other slices
 //     and arrays from list, tuple, set and frozenset (an array ignores extra
 //     items and zeroes missing ones).
@@ -356,6 +357,32 @@ func (d *unmarshalState) convert(v any, vt reflect.Type, rv reflect.Value, depth
 		default:
 			d.mismatch(v, t)
 		}
+		return nil
+	case bigRatType:
+		var r *big.Rat
+		switch x := v.(type) {
+		case Fraction:
+			r, _ = x.Rat()
+		case *Object:
+			if x.Class == classFraction {
+				var f Fraction
+				if err := f.UnmarshalPickle(x); err != nil {
+					return d.wrapErr(err)
+				}
+				r, _ = f.Rat()
+			}
+		case int64:
+			r = new(big.Rat).SetInt64(x)
+		case *big.Int:
+			r = new(big.Rat).SetInt(x)
+		case float64:
+			r = new(big.Rat).SetFloat64(x) // nil for NaN and infinities
+		}
+		if r == nil {
+			d.mismatch(v, t)
+			return nil
+		}
+		rv.Set(reflect.ValueOf(*r))
 		return nil
 	}
 	switch rv.Kind() {
