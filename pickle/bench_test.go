@@ -112,3 +112,33 @@ func BenchmarkTypedRequest(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRegistryResolve is the cost of decoding with a registry set
+// (StdRegistry) on data without registered classes, against no registry.
+func BenchmarkRegistryResolve(b *testing.B) {
+	c := benchCases(b)[2] // dicts10k
+	data, err := pickle.Marshal(c.v)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, withReg := range []bool{false, true} {
+		name := "none"
+		reg := pickle.StdRegistry()
+		if withReg {
+			name = "std"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				dec := pickle.NewDecoder(bytes.NewReader(data))
+				if withReg {
+					dec.SetRegistry(reg)
+				}
+				var v any
+				if err := dec.Decode(&v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -225,14 +225,22 @@ func (r *Registry) resolve(v any) (any, error) {
 	if r.empty() {
 		return v, nil
 	}
-	w := resolver{m: r.cur.Load(), done: map[any]any{}}
+	w := resolver{m: r.cur.Load(), seenSet: map[resKey]struct{}{}, objs: map[*Object]any{}}
 	return w.walk(v, 0)
 }
 
 // resolver holds the state of one resolve walk.
 type resolver struct {
-	m    *registryMap
-	done map[any]any // container or *Object -> its result (itself for containers)
+	m       *registryMap
+	seenSet map[resKey]struct{} // containers already walked
+	objs    map[*Object]any     // *Object -> its result (itself while in progress)
+}
+
+// resKey identifies a container: its pointer, and for a tuple the length of
+// the view (tuples sliced from one array are different tuples).
+type resKey struct {
+	p unsafe.Pointer
+	n int
 }
 
 func (w *resolver) walk(v any, depth int) (any, error) {
@@ -245,10 +253,10 @@ func (w *resolver) walk(v any, depth int) (any, error) {
 		if x == nil {
 			return v, nil
 		}
-		if res, ok := w.done[x]; ok {
+		if res, ok := w.objs[x]; ok {
 			return res, nil
 		}
-		w.done[x] = x // placeholder for cycles through the object itself
+		w.objs[x] = x // placeholder for cycles through the object itself
 		if err := w.walkObject(x, depth); err != nil {
 			return nil, err
 		}
@@ -260,10 +268,10 @@ func (w *resolver) walk(v any, depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		w.done[x] = res
+		w.objs[x] = res
 		return res, nil
 	case *List:
-		if x == nil || w.seen(x) {
+		if x == nil || w.seen(unsafe.Pointer(x), -1) {
 			return v, nil
 		}
 		for i, it := range x.Items {
@@ -275,7 +283,7 @@ func (w *resolver) walk(v any, depth int) (any, error) {
 		}
 		return x, nil
 	case Tuple:
-		if len(x) == 0 || w.seen(unsafe.SliceData(x)) {
+		if len(x) == 0 || w.seen(unsafe.Pointer(unsafe.SliceData(x)), len(x)) {
 			return v, nil
 		}
 		for i, it := range x {
@@ -287,12 +295,12 @@ func (w *resolver) walk(v any, depth int) (any, error) {
 		}
 		return x, nil
 	case *Dict:
-		if x == nil || w.seen(x) {
+		if x == nil || w.seen(unsafe.Pointer(x), -1) {
 			return v, nil
 		}
 		return x, w.walkDict(x, depth)
 	case *Set:
-		if x == nil || w.seen(x) {
+		if x == nil || w.seen(unsafe.Pointer(x), -1) {
 			return v, nil
 		}
 		items, changed, err := w.walkItems(x.Items(), depth)
@@ -339,11 +347,12 @@ func (w *resolver) walkItems(items []any, depth int) ([]any, bool, error) {
 }
 
 // seen marks a container as visited and reports whether it already was.
-func (w *resolver) seen(p any) bool {
-	if _, ok := w.done[p]; ok {
+func (w *resolver) seen(p unsafe.Pointer, n int) bool {
+	k := resKey{p, n}
+	if _, ok := w.seenSet[k]; ok {
 		return true
 	}
-	w.done[p] = p
+	w.seenSet[k] = struct{}{}
 	return false
 }
 
@@ -394,37 +403,60 @@ func (w *resolver) walkObject(o *Object, depth int) error {
 }
 
 func (w *resolver) walkDict(d *Dict, depth int) error {
-	items := d.Items()
-	keysChanged, valuesChanged := false, false
-	for i, it := range items {
-		k, err := w.walk(it.Key, depth)
-		if err != nil {
-			return err
+	type change struct {
+		i      int
+		k, val any
+		newKey bool
+	}
+	var changes []change
+	var err error
+	i := 0
+	d.Range(func(key, value any) bool {
+		var k, val any
+		if k, err = w.walk(key, depth); err != nil {
+			return false
 		}
-		val, err := w.walk(it.Value, depth)
-		if err != nil {
-			return err
+		if val, err = w.walk(value, depth); err != nil {
+			return false
 		}
-		if replaced(it.Key, k) {
+		newKey := false
+		if replaced(key, k) {
 			if _, herr := Hash(k); herr == nil {
-				keysChanged = true
-				items[i].Key = k
+				newKey = true
 			}
 		}
-		if replaced(it.Value, val) {
-			valuesChanged = true
-			items[i].Value = val
+		if newKey || replaced(value, val) {
+			if !newKey {
+				k = key
+			}
+			changes = append(changes, change{i, k, val, newKey})
 		}
+		i++
+		return true
+	})
+	if err != nil || len(changes) == 0 {
+		return err
 	}
-	switch {
-	case keysChanged:
-		d.Clear()
-		fallthrough
-	case valuesChanged:
-		for _, it := range items {
-			if err := d.Set(it.Key, it.Value); err != nil {
+	keysChanged := false
+	for _, c := range changes {
+		keysChanged = keysChanged || c.newKey
+	}
+	if !keysChanged {
+		for _, c := range changes {
+			if err := d.Set(c.k, c.val); err != nil {
 				return err
 			}
+		}
+		return nil
+	}
+	items := d.Items()
+	for _, c := range changes {
+		items[c.i] = DictItem{Key: c.k, Value: c.val}
+	}
+	d.Clear()
+	for _, it := range items {
+		if err := d.Set(it.Key, it.Value); err != nil {
+			return err
 		}
 	}
 	return nil
