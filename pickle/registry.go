@@ -357,6 +357,13 @@ func (w *resolver) seen(p unsafe.Pointer, n int) bool {
 }
 
 func (w *resolver) walkObject(o *Object, depth int) error {
+	if o.Callable != nil {
+		n, err := w.walk(o.Callable, depth)
+		if err != nil {
+			return err
+		}
+		o.Callable = n
+	}
 	for i, a := range o.Args {
 		n, err := w.walk(a, depth)
 		if err != nil {

@@ -23,6 +23,8 @@
 //	frozenset (FrozenSet)         {"$frozenset": [...]}
 //	a global (Global)             {"$global": "module.Name"}
 //	an object (*Object)           {"$class": "module.Name", "build": "reduce", "args": [...],
+//	                               ("$class": null, "callable": ... when the callable of a
+//	                               REDUCE is not a global, e.g. a functools.partial object)
 //	                               "kwargs": {...}, "state": ..., "listitems": [...],
 //	                               "dictitems": [[key, value], ...]}
 //	                               (build is reduce, newobj, newobj_ex, inst or
@@ -315,7 +317,14 @@ var buildNames = map[pickle.BuildKind]string{
 
 func (e *encoder) object(o *pickle.Object, path string, depth int) error {
 	e.buf.WriteString(`{"$class":`)
-	e.str(o.Class.Module + "." + o.Class.Name)
+	if o.Class == (pickle.Global{}) && o.Callable != nil {
+		e.buf.WriteString(`null,"callable":`)
+		if err := e.value(o.Callable, path+"/callable", depth); err != nil {
+			return err
+		}
+	} else {
+		e.str(o.Class.Module + "." + o.Class.Name)
+	}
 	e.buf.WriteString(`,"build":`)
 	b, ok := buildNames[o.Kind]
 	if !ok {
@@ -757,10 +766,14 @@ func special(items []pickle.DictItem) (any, bool, error) {
 	key := items[0].Key.(string)
 	val := items[0].Value
 	if key == "$class" {
-		cls, _ := val.(string)
-		o := &pickle.Object{Class: splitClass(cls), Args: pickle.Tuple{}}
+		o := &pickle.Object{Args: pickle.Tuple{}}
+		if cls, ok := val.(string); ok {
+			o.Class = splitClass(cls)
+		}
 		for _, it := range items[1:] {
 			switch it.Key.(string) {
+			case "callable":
+				o.Callable = it.Value
 			case "build":
 				s, _ := it.Value.(string)
 				for k, name := range buildNames {

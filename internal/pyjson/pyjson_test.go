@@ -160,3 +160,24 @@ func FuzzUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+func TestCallableObject(t *testing.T) {
+	partial := pickle.NewObject(pickle.Global{Module: "functools", Name: "partial"}, pickle.Global{Module: "m", Name: "f"})
+	o := &pickle.Object{Callable: partial, Args: pickle.Tuple{int64(1)}}
+	out, err := pyjson.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"$class":null,"callable":{"$class":"functools.partial","build":"reduce","args":[{"$global":"m.f"}]},"build":"reduce","args":[1]}`
+	if string(out) != want {
+		t.Fatalf("got  %s\nwant %s", out, want)
+	}
+	back, err := pyjson.Unmarshal(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bo := back.(*pickle.Object)
+	if bo.Class != (pickle.Global{}) || bo.Callable == nil {
+		t.Fatalf("got %#v", bo)
+	}
+}
