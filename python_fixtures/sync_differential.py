@@ -11,6 +11,7 @@ Works on Python 2.7 and 3.6+. Standard library only.
 
 import argparse
 import binascii
+import warnings
 import json
 import multiprocessing
 import multiprocessing.managers
@@ -234,7 +235,27 @@ def ops(m):
     add('array.create_f', arr_create('f', [0.1]))
     add('array.create_bad_typecode', arr_create('z', [1]))
     add('array.create_i_str', arr_create('i', 'abc'))
-    if not PY2:
+    ua = m.Array('u', u'h\xe9llo')
+    add('array.u_getitem', lambda: ua[1])
+    add('array.u_slice', lambda: ua[1:3])
+    add('array.u_getvalue', lambda: ua._getvalue())
+
+    def u_set_bad():
+        ua[0] = u'ab'
+    add('array.u_set_bad', u_set_bad)
+    add('array.b_from_bytes', arr_create('b', b'\x01\xff'))
+    if PY2:
+        ca = m.Array('c', 'abc')
+        add('array.c_getitem', lambda: ca[1])
+        add('array.c_slice', lambda: ca[0:2])
+
+        def c_set_bad():
+            ca[0] = 'zz'
+        add('array.c_set_bad', c_set_bad)
+    else:
+        qa = m.Array('Q', [2 ** 64 - 1, 5])
+        add('array.Q_getitem', lambda: qa[0])
+        add('array.Q_slice', lambda: qa[:])
         add('array.create_Q_big', arr_create('Q', [2 ** 64]))
         add('array.create_q_big', arr_create('q', [2 ** 63]))
 
@@ -329,6 +350,7 @@ def ops(m):
 
 
 def main():
+    warnings.simplefilter('ignore')  # 3.13: the 'u' typecode is deprecated
     ap = argparse.ArgumentParser()
     ap.add_argument('--host', default='127.0.0.1')
     ap.add_argument('--port', type=int)
