@@ -99,6 +99,7 @@ func (d *Dict) CallMethod(ctx context.Context, name string, args pickle.Tuple, k
 		if len(args) > 1 {
 			return nil, typeErrorf("update expected at most 1 argument, got %d", len(args))
 		}
+		args = snapshotArgs(args, d, 0)
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		return nil, d.update(args, kwargs, "update")
@@ -124,6 +125,10 @@ func (d *Dict) CallMethod(ctx context.Context, name string, args pickle.Tuple, k
 	}
 	if kwargs != nil && kwargs.Len() > 0 {
 		return nil, typeErrorf("%s() takes no keyword arguments", name)
+	}
+	switch name {
+	case "__or__", "__ror__", "__ior__":
+		args = snapshotArgs(args, d, 0)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()

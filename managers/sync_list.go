@@ -96,6 +96,18 @@ func (l *List) CallMethod(ctx context.Context, name string, args pickle.Tuple, k
 	if kwargs != nil && kwargs.Len() > 0 {
 		return nil, typeErrorf("%s() takes no keyword arguments", name)
 	}
+	switch name {
+	case "extend", "__iadd__":
+		args = snapshotArgs(args, l, 0)
+	case "__setitem__":
+		if len(args) == 2 {
+			if _, ok := asSlice(args[0]); ok {
+				args = snapshotArgs(args, l, 1)
+			}
+		}
+	case "__setslice__":
+		args = snapshotArgs(args, l, 2)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch name {

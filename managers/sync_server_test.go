@@ -134,3 +134,55 @@ func TestSyncServerNestedProxies(t *testing.T) {
 		t.Fatalf("d['l'][0] = %v %v", v, err)
 	}
 }
+
+// TestSyncServerCrossReferenceNoDeadlock: a.extend(b) and b.extend(a) (and dict updates from
+// each other) at the same time must not deadlock: the argument is copied before locking.
+func TestSyncServerCrossReferenceNoDeadlock(t *testing.T) {
+	c, _ := stServer(t)
+	bg := context.Background()
+	a := stCreate(t, c, "list", pickle.NewList(int64(1)))
+	b := stCreate(t, c, "list", pickle.NewList(int64(2)))
+	da := stCreate(t, c, "dict")
+	db := stCreate(t, c, "dict")
+	ctx, cancel := context.WithTimeout(bg, 20*time.Second)
+	defer cancel()
+	errs := make(chan error, 4)
+	run := func(p *managers.Proxy, method string, arg *managers.Proxy) {
+		for i := 0; i < 40; i++ {
+			if method == "extend" {
+				// keep the lists short: replace the contents, then extend from the other list
+				if _, err := p.Call(ctx, "__setitem__", pickle.Tuple{pickle.NewObject(pickle.Global{Module: "builtins", Name: "slice"}, nil, nil, nil), pickle.NewList(int64(i))}, nil); err != nil {
+					errs <- err
+					return
+				}
+			} else if _, err := p.Call(ctx, "__setitem__", pickle.Tuple{int64(i % 3), int64(i)}, nil); err != nil {
+				errs <- err
+				return
+			}
+			if _, err := p.Call(ctx, method, pickle.Tuple{arg}, nil); err != nil {
+				errs <- err
+				return
+			}
+		}
+		errs <- nil
+	}
+	go run(a, "extend", b)
+	go run(b, "extend", a)
+	go run(da, "update", db)
+	go run(db, "update", da)
+	for i := 0; i < 4; i++ {
+		if err := <-errs; err != nil {
+			t.Fatalf("cross-referencing calls: %v", err)
+		}
+	}
+	// self-reference: l.extend(l) doubles the list
+	if _, err := a.Call(bg, "__setitem__", pickle.Tuple{pickle.NewObject(pickle.Global{Module: "builtins", Name: "slice"}, nil, nil, nil), pickle.NewList(int64(1), int64(2))}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Call(bg, "extend", pickle.Tuple{a}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := a.Call(bg, "__len__", nil, nil); err != nil || !pickle.Equal(n, int64(4)) {
+		t.Fatalf("len after l.extend(l) = %v %v, want 4", n, err)
+	}
+}

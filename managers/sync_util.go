@@ -470,8 +470,53 @@ func iterValues(v any) ([]any, error) {
 		if x.Class.Module == "builtins" && x.Class.Name == "range" {
 			return rangeValues(x.Args)
 		}
+		if _, vals, ok := decodeArray(x); ok {
+			return vals, nil
+		}
 	}
 	return nil, typeErrorf("'%s' object is not iterable", pickle.TypeName(v))
+}
+
+// snapshotArg replaces a live reference to another shared list, dict or array by a copy of its
+// value. Methods that consume an iterable argument (extend, update, slice assignment, ...) take
+// the copy before locking their own object, so that two objects consuming each other
+// (a.extend(b) while b.extend(a)) never hold both locks: no deadlock. A reference to self is
+// kept (the method reads its own items under its lock).
+func snapshotArg(v any, self Object) any {
+	r, ok := v.(*Ref)
+	if !ok {
+		return v
+	}
+	switch o := r.Object().(type) {
+	case *List, *Dict, *Array:
+		if o == self {
+			return v
+		}
+		if val, err := o.(ValueGetter).GetValue(); err == nil {
+			return val
+		}
+	}
+	return v
+}
+
+// snapshotArgs is snapshotArg for args[i] (on a copy of args), for each index i < len(args).
+func snapshotArgs(args pickle.Tuple, self Object, idx ...int) pickle.Tuple {
+	var out pickle.Tuple
+	for _, i := range idx {
+		if i >= len(args) {
+			continue
+		}
+		if v := snapshotArg(args[i], self); v != args[i] {
+			if out == nil {
+				out = append(pickle.Tuple(nil), args...)
+			}
+			out[i] = v
+		}
+	}
+	if out == nil {
+		return args
+	}
+	return out
 }
 
 // rangeValues expands a pickled range(start, stop, step).

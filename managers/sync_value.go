@@ -467,6 +467,12 @@ func (a *Array) ExposedMethods() []string { return slices.Clone(arrayMethods) }
 
 // CallMethod implements [Object].
 func (a *Array) CallMethod(ctx context.Context, name string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
+	switch name {
+	case "__setitem__":
+		args = snapshotArgs(args, a, 1)
+	case "__setslice__":
+		args = snapshotArgs(args, a, 2)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	switch name {
