@@ -478,25 +478,25 @@ func iterValues(v any) ([]any, error) {
 }
 
 // snapshotArg replaces a live reference to another shared list, dict or array by a copy of its
-// value. Methods that consume an iterable argument (extend, update, slice assignment, ...) take
-// the copy before locking their own object, so that two objects consuming each other
-// (a.extend(b) while b.extend(a)) never hold both locks: no deadlock. A reference to self is
-// kept (the method reads its own items under its lock).
-func snapshotArg(v any, self Object) any {
+// value (changed is true then). Methods that consume an iterable argument (extend, update, slice
+// assignment, ...) take the copy before locking their own object, so that two objects consuming
+// each other (a.extend(b) while b.extend(a)) never hold both locks: no deadlock. A reference to
+// self is kept (the method reads its own items under its lock).
+func snapshotArg(v any, self Object) (value any, changed bool) {
 	r, ok := v.(*Ref)
 	if !ok {
-		return v
+		return v, false
 	}
 	switch o := r.Object().(type) {
 	case *List, *Dict, *Array:
 		if o == self {
-			return v
+			return v, false
 		}
 		if val, err := o.(ValueGetter).GetValue(); err == nil {
-			return val
+			return val, true
 		}
 	}
-	return v
+	return v, false
 }
 
 // snapshotArgs is snapshotArg for args[i] (on a copy of args), for each index i < len(args).
@@ -506,7 +506,7 @@ func snapshotArgs(args pickle.Tuple, self Object, idx ...int) pickle.Tuple {
 		if i >= len(args) {
 			continue
 		}
-		if v := snapshotArg(args[i], self); v != args[i] {
+		if v, changed := snapshotArg(args[i], self); changed {
 			if out == nil {
 				out = append(pickle.Tuple(nil), args...)
 			}
