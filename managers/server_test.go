@@ -514,17 +514,14 @@ func TestGracefulShutdownWaitsForCall(t *testing.T) {
 	p := startWait(t, ts, g, id)
 	shut := make(chan error, 1)
 	go func() { shut <- ts.srv.Shutdown(ctx) }()
-	// Shutdown has begun once new connections are refused.
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		q, err := pymock.Connect(ctx, ts.dial, testKey, pymock.Py313)
-		if err != nil {
-			break
-		}
+	// Serve returns once Shutdown has closed the listener; new connections are refused then.
+	if err := <-ts.done; !errors.Is(err, managers.ErrServerClosed) {
+		t.Fatalf("Serve = %v, want ErrServerClosed", err)
+	}
+	ts.done <- managers.ErrServerClosed // for startServer's cleanup
+	if q, err := pymock.Connect(ctx, ts.dial, testKey, pymock.Py313); err == nil {
 		q.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("Shutdown did not close the listener")
-		}
-		time.Sleep(5 * time.Millisecond)
+		t.Fatal("a new connection was accepted during Shutdown")
 	}
 	select {
 	case err := <-shut:
@@ -545,25 +542,14 @@ func TestMaxConnections(t *testing.T) {
 	srv := &managers.Server{MaxConnections: 1}
 	ts := startServer(t, srv)
 	ctx := t.Context()
-	// Hold the only slot with a method-call connection (retry while the server is still
-	// finishing the one-shot connections of earlier attempts).
-	var holder *pymock.Peer
-	for deadline := time.Now().Add(5 * time.Second); holder == nil; {
-		p, err := pymock.Connect(ctx, ts.dial, testKey, pymock.Py313)
-		if err == nil {
-			var r pymock.Reply
-			if r, err = p.Request("", "accept_connection", pickle.Tuple{"x"}, nil); err == nil && r.Kind == "#RETURN" {
-				holder = p
-				break
-			}
-			p.Close()
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cannot get the only connection: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
+	// Hold the only slot with a method-call connection (the first connection of this server).
+	holder, err := pymock.Connect(ctx, ts.dial, testKey, pymock.Py313)
+	if err != nil {
+		t.Fatal(err)
 	}
 	defer holder.Close()
+	r, err := holder.Request("", "accept_connection", pickle.Tuple{"x"}, nil)
+	mustReply(t, r, err, "#RETURN")
 	p, err := pymock.Connect(ctx, ts.dial, testKey, pymock.Py313)
 	if err == nil {
 		_, err = p.Request("", "dummy", nil, nil)
@@ -656,10 +642,12 @@ func mustPickle(t testing.TB, v any) []byte {
 	return b
 }
 
-// checkNoGoroutineLeak waits for the goroutine count to fall back to before.
+// checkNoGoroutineLeak checks that the goroutine count falls back to before. Goroutines that
+// have signalled their owner may still be on their way out, so it yields to them (no sleep)
+// until the count is reached or a generous deadline passes.
 func checkNoGoroutineLeak(t *testing.T, before int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		n := runtime.NumGoroutine()
 		if n <= before {
@@ -670,6 +658,6 @@ func checkNoGoroutineLeak(t *testing.T, before int) {
 			buf = buf[:runtime.Stack(buf, true)]
 			t.Fatalf("%d goroutines left (before: %d):\n%s", n, before, buf)
 		}
-		time.Sleep(10 * time.Millisecond)
+		runtime.Gosched()
 	}
 }
