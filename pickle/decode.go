@@ -112,16 +112,24 @@ func (d *Decoder) Decode(v any) error {
 	if d.limits.MaxDepth == 0 {
 		d.limits = d.limits.withDefaults()
 	}
+	if err := checkTarget(v); err != nil {
+		return err
+	}
+	val, err := d.decodeValue()
+	if err != nil {
+		return err
+	}
+	return store(val, v)
+}
+
+// checkTarget reports an *InvalidUnmarshalError unless v is a non-nil
+// pointer.
+func checkTarget(v any) error {
 	switch p := v.(type) {
 	case *any:
 		if p == nil {
 			return &InvalidUnmarshalError{reflect.TypeOf(v)}
 		}
-		val, err := d.decodeValue()
-		if err != nil {
-			return err
-		}
-		*p = val
 		return nil
 	case nil:
 		return &InvalidUnmarshalError{nil}
@@ -130,13 +138,20 @@ func (d *Decoder) Decode(v any) error {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return &InvalidUnmarshalError{rv.Type()}
 	}
-	val, err := d.decodeValue()
-	if err != nil {
-		return err
+	return nil
+}
+
+// store stores the value-model value val into the non-nil pointer v (checked
+// by checkTarget): the last step of Decode, Unmarshal and Convert.
+func store(val any, v any) error {
+	if p, ok := v.(*any); ok {
+		*p = val
+		return nil
 	}
 	if u, ok := v.(Unmarshaler); ok {
 		return u.UnmarshalPickle(val)
 	}
+	rv := reflect.ValueOf(v)
 	if unmarshalHook != nil {
 		return unmarshalHook(val, rv)
 	}

@@ -47,6 +47,27 @@ import (
 
 func init() { unmarshalHook = unmarshalReflect }
 
+// Convert stores the value-model value src (as Unmarshal produces it into an
+// *any, possibly holding Go values a Registry resolved, such as DateTime) into
+// the Go value dst points to, by exactly the rules Unmarshal uses for a typed
+// target, without encoding and decoding again: a *any receives src as is, a
+// dst implementing [Unmarshaler] gets UnmarshalPickle(src), and any other
+// pointer is filled by the typed rules (see [Unmarshal]). Containers of src
+// are not modified; a target of the value's own pointer type (*List, *Dict,
+// *Object, ...) shares it. A value that does not fit its target is skipped,
+// the rest is converted, and the first mismatch is returned as an
+// *UnmarshalTypeError with its field path (Offset is 0: there is no pickle).
+// dst must be a non-nil pointer, else the error is an *InvalidUnmarshalError.
+//
+// Convert is what a caller that received a value-model value (a manager
+// method's arguments, say) uses to get typed Go values from it.
+func Convert(src any, dst any) error {
+	if err := checkTarget(dst); err != nil {
+		return err
+	}
+	return store(src, dst)
+}
+
 var unmarshalerType = reflect.TypeFor[Unmarshaler]()
 
 // unmarshalReflect stores the value-model value v into the Go value that the
