@@ -59,6 +59,7 @@ type options struct {
 	mpgoTags  string
 	pprof     string
 	out       string
+	md        string
 }
 
 func main() {
@@ -81,6 +82,7 @@ func main() {
 	flag.StringVar(&o.mpgoTags, "tags", "", "build tags for the mpgo binary")
 	flag.StringVar(&o.pprof, "pprof", "", "serve pprof from mpgo at this address (builds with -tags mpgo_pprof, sets MPGO_PPROF)")
 	flag.StringVar(&o.out, "json", "", "also write the results as JSON to this file")
+	flag.StringVar(&o.md, "md", "", "also write the result tables as Markdown to this file")
 	quick := flag.Bool("quick", false, "smoke run: 1 run, 0.5s cells, conns 1,16, 1000 idle connections")
 	flag.Parse()
 
@@ -300,6 +302,20 @@ func run(ctx context.Context, o *options) error {
 		}
 	}
 	printReport(o, srvs, rep)
+	if o.md != "" {
+		var names []string
+		for _, s := range srvs {
+			names = append(names, s.name)
+		}
+		f, err := os.Create(o.md)
+		if err != nil {
+			return err
+		}
+		writeMarkdown(f, o, names, rep)
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
 	if o.out != "" {
 		b, _ := json.MarshalIndent(rep, "", "  ")
 		if err := os.WriteFile(o.out, b, 0o644); err != nil {
