@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -26,8 +25,7 @@ func init() {
 // clientFlags are the flags shared by call and inspect.
 type clientFlags struct {
 	address   string
-	authkey   string
-	keyFile   string
+	key       keyFlags
 	dialect   string
 	timeout   time.Duration
 	handshake time.Duration
@@ -35,32 +33,19 @@ type clientFlags struct {
 
 func (f *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.address, "address", os.Getenv("MPGO_ADDRESS"), "manager address: HOST:PORT, a Unix socket path or @abstract (default $MPGO_ADDRESS)")
-	fs.StringVar(&f.authkey, "authkey", "", "authentication key (prefer --authkey-file or $MPGO_AUTHKEY: command lines are visible to other users)")
-	fs.StringVar(&f.keyFile, "authkey-file", "", "read the authentication key from this file (one trailing newline is removed)")
+	f.key.register(fs)
 	fs.StringVar(&f.dialect, "dialect", "auto", "pickle dialect: auto, python3 (protocol 4), python2 (protocol 2 for a 2.7 server)")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "overall time limit (0: none)")
 	fs.DurationVar(&f.handshake, "handshake-timeout", 0, "limit for each connection's handshake (0: 5s)")
 }
 
-// key resolves the authkey: --authkey-file, then --authkey, then $MPGO_AUTHKEY.
-func (f *clientFlags) key() ([]byte, error) {
-	switch {
-	case f.keyFile != "" && f.authkey != "":
-		return nil, usagef("give only one of --authkey and --authkey-file")
-	case f.keyFile != "":
-		b, err := os.ReadFile(f.keyFile)
-		if err != nil {
-			return nil, err
-		}
-		b = bytes.TrimSuffix(b, []byte("\n"))
-		return bytes.TrimSuffix(b, []byte("\r")), nil
-	case f.authkey != "":
-		return []byte(f.authkey), nil
+// authKey resolves the key (see keyFlags); call and inspect need one.
+func (f *clientFlags) authKey() ([]byte, error) {
+	key, ok, err := f.key.resolve()
+	if err == nil && !ok {
+		err = usagef("no authentication key: use --authkey-file, --authkey-hex, $MPGO_AUTHKEY or --authkey")
 	}
-	if k, ok := os.LookupEnv("MPGO_AUTHKEY"); ok {
-		return []byte(k), nil
-	}
-	return nil, usagef("no authentication key: use --authkey-file, $MPGO_AUTHKEY or --authkey")
+	return key, err
 }
 
 // dial connects as the flags say; the returned context carries the overall timeout.
@@ -68,7 +53,7 @@ func (f *clientFlags) dial(ctx context.Context) (*managers.Client, context.Conte
 	if f.address == "" {
 		return nil, nil, nil, usagef("--address is required")
 	}
-	key, err := f.key()
+	key, err := f.authKey()
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sync"
 
 	"github.com/mpgo/mpgo/connection"
@@ -41,7 +40,7 @@ comes back byte for byte.
 
 The first line on stdout is JSON naming the bound address, e.g.
   {"event":"listening","network":"tcp","address":"127.0.0.1:36061","authenticated":true}
-The key comes from --authkey-file, --authkey or $MPGO_AUTHKEY; with none
+The key comes from --authkey-file, --authkey-hex, --authkey or $MPGO_AUTHKEY; with none
 there is no handshake (Python's authkey=None). SIGINT/SIGTERM stop it.
 
 flags:
@@ -51,8 +50,8 @@ func runEcho(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("echo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	address := fs.String("address", "127.0.0.1:0", "address to listen on: HOST:PORT, a Unix socket path or @abstract")
-	authkey := fs.String("authkey", "", "authentication key (prefer --authkey-file or $MPGO_AUTHKEY: command lines are visible to other users)")
-	keyFile := fs.String("authkey-file", "", "read the authentication key from this file (one trailing newline is removed)")
+	var keyf keyFlags
+	keyf.register(fs)
 	raw := fs.Bool("raw", false, "echo every frame byte for byte, without decoding pickles")
 	verbose := fs.Bool("v", false, "log connections and messages to stderr")
 	fs.Usage = func() {
@@ -68,23 +67,9 @@ func runEcho(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments %q", fs.Args())
 	}
-	var key []byte
-	switch {
-	case *keyFile != "" && *authkey != "":
-		return usagef("give only one of --authkey and --authkey-file")
-	case *keyFile != "":
-		b, err := os.ReadFile(*keyFile)
-		if err != nil {
-			return err
-		}
-		b = bytes.TrimSuffix(b, []byte("\n"))
-		key = bytes.TrimSuffix(b, []byte("\r"))
-	case *authkey != "":
-		key = []byte(*authkey)
-	default:
-		if k, ok := os.LookupEnv("MPGO_AUTHKEY"); ok {
-			key = []byte(k)
-		}
+	key, _, err := keyf.resolve() // none given: nil, no handshake
+	if err != nil {
+		return err
 	}
 
 	var logMu sync.Mutex

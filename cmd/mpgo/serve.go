@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -36,22 +35,22 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(sio.err)
 	var (
-		address, authkey, keyFile string
-		logLevel, logFormat       string
-		queues                    stringList
-		shutdownTimeout           time.Duration
-		maxConns                  int
+		address             string
+		keyf                keyFlags
+		logLevel, logFormat string
+		queues              stringList
+		shutdownTimeout     time.Duration
+		maxConns            int
 	)
 	fs.StringVar(&address, "address", "127.0.0.1:50000", "listen address: HOST:PORT, a Unix socket path or @abstract")
-	fs.StringVar(&authkey, "authkey", "", "authentication key (prefer --authkey-file or $MPGO_AUTHKEY: command lines are visible to other users)")
-	fs.StringVar(&keyFile, "authkey-file", "", "read the authentication key from this file (one trailing newline is removed)")
+	keyf.register(fs)
 	fs.Var(&queues, "queue", "register a typeid NAME returning one shared queue (repeatable), like register('NAME', callable=lambda: queue)")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: panic, fatal, error, warn, info, debug, trace")
 	fs.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&shutdownTimeout, "shutdown-timeout", 5*time.Second, "on SIGINT/SIGTERM, how long calls in flight may take to finish")
 	fs.IntVar(&maxConns, "max-connections", 0, "connections served at once (0: no limit)")
 	fs.Usage = func() {
-		fmt.Fprintln(sio.err, "usage: mpgo serve [--address HOST:PORT|/path.sock] [--authkey-file F | $MPGO_AUTHKEY | --authkey K] [--queue NAME]... [--log-level L] [--log-format text|json]")
+		fmt.Fprintln(sio.err, "usage: mpgo serve [--address HOST:PORT|/path.sock] [--authkey-file F | --authkey-hex H | $MPGO_AUTHKEY | --authkey K] [--queue NAME]... [--log-level L] [--log-format text|json]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -80,7 +79,7 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 		return usagef("bad --log-format %q (text or json)", logFormat)
 	}
 
-	key, generated, err := serveKey(keyFile, authkey)
+	key, generated, err := serveKey(&keyf)
 	if err != nil {
 		return err
 	}
@@ -162,23 +161,11 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	}
 }
 
-// serveKey resolves the key: --authkey-file, --authkey, $MPGO_AUTHKEY, else 32 random bytes.
-func serveKey(keyFile, authkey string) (key []byte, generated bool, err error) {
-	switch {
-	case keyFile != "" && authkey != "":
-		return nil, false, usagef("give only one of --authkey and --authkey-file")
-	case keyFile != "":
-		b, err := os.ReadFile(keyFile)
-		if err != nil {
-			return nil, false, err
-		}
-		b = bytes.TrimSuffix(b, []byte("\n"))
-		return bytes.TrimSuffix(b, []byte("\r")), false, nil
-	case authkey != "":
-		return []byte(authkey), false, nil
-	}
-	if k, ok := os.LookupEnv("MPGO_AUTHKEY"); ok && k != "" {
-		return []byte(k), false, nil
+// serveKey resolves the key (see keyFlags), else generates 32 random bytes.
+func serveKey(k *keyFlags) (key []byte, generated bool, err error) {
+	key, ok, err := k.resolve()
+	if err != nil || ok {
+		return key, false, err
 	}
 	key = make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
