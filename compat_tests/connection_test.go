@@ -75,15 +75,24 @@ func (r result) want(t *testing.T, key string, want any) {
 	}
 }
 
+// recvEqual receives a value and checks that it equals want (Python ==).
+func recvEqual(c *connection.Conn, want any) (any, error) {
+	v, err := c.Recv()
+	if err != nil {
+		return nil, err
+	}
+	if !pickle.Equal(v, want) {
+		return v, fmt.Errorf("received %s, want %s", pickle.Repr(v), pickle.Repr(want))
+	}
+	return v, nil
+}
+
 // goServerScenarios are the Go halves for a Python Client (conn_client.py).
 var goServerScenarios = map[string]func(c *connection.Conn) error{
 	"seed": func(c *connection.Conn) error {
-		v, err := c.Recv()
+		v, err := recvEqual(c, seedValue())
 		if err != nil {
 			return err
-		}
-		if !pickle.Equal(v, seedValue()) {
-			return fmt.Errorf("received %s", pickle.Repr(v))
 		}
 		return c.Send(v)
 	},
@@ -138,9 +147,8 @@ var goServerScenarios = map[string]func(c *connection.Conn) error{
 		return <-errc
 	},
 	"poll": func(c *connection.Conn) error {
-		v, err := c.Recv()
-		if err != nil || !pickle.Equal(v, "go") {
-			return fmt.Errorf("got %v, %v", v, err)
+		if _, err := recvEqual(c, "go"); err != nil {
+			return err
 		}
 		if err := c.Send("reply"); err != nil {
 			return err
@@ -163,9 +171,8 @@ var goServerScenarios = map[string]func(c *connection.Conn) error{
 		}
 	},
 	"peer_close": func(c *connection.Conn) error {
-		v, err := c.Recv()
-		if err != nil || !pickle.Equal(v, "bye") {
-			return fmt.Errorf("got %v, %v", v, err)
+		if _, err := recvEqual(c, "bye"); err != nil {
+			return err
 		}
 		if _, err := c.Recv(); err != io.EOF {
 			return fmt.Errorf("after the peer closed: %v, want io.EOF", err)
@@ -181,9 +188,7 @@ func checkClientResult(t *testing.T, scenario string, r result) {
 	case "seed", "big", "burst", "peer_close":
 		r.want(t, "ok", true)
 	case "bytes_into":
-		r.want(t, "n", 8)
-		r.want(t, "arr", []any{42, 1729, 0})
-		r.want(t, "too_short_len", 16)
+		checkBytesIntoResult(t, r)
 	case "poll":
 		r.want(t, "poll0_idle", false)
 		r.want(t, "poll_short_idle", false)
@@ -209,6 +214,23 @@ func checkClientResult(t *testing.T, scenario string, r result) {
 	}
 }
 
+// socketPath returns a Unix socket path in a new directory that is removed when the test
+// ends (short enough for sun_path, unlike t.TempDir's).
+func socketPath(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "mpgo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return filepath.Join(dir, "s")
+}
+
+// abstractName returns a fresh abstract Unix socket address ("@prefix-pid-nanos").
+func abstractName(prefix string) string {
+	return fmt.Sprintf("@%s-%d-%d", prefix, os.Getpid(), time.Now().UnixNano())
+}
+
 // listenFor starts a Go Listener on transport for a Python client and
 // returns it with the address to give the fixture.
 func listenFor(t *testing.T, transport string, cfg *connection.Config) (*connection.Listener, string) {
@@ -219,20 +241,23 @@ func listenFor(t *testing.T, transport string, cfg *connection.Config) (*connect
 	case "tcp":
 		l, err = connection.Listen("tcp", "127.0.0.1:0", cfg)
 	case "unix":
-		dir, derr := os.MkdirTemp("", "mpgo")
-		if derr != nil {
-			t.Fatal(derr)
-		}
-		t.Cleanup(func() { os.RemoveAll(dir) })
-		l, err = connection.Listen("unix", filepath.Join(dir, "s"), cfg)
+		l, err = connection.Listen("unix", socketPath(t), cfg)
 	case "abstract", "abstract_bytes":
-		l, err = connection.Listen("unix", fmt.Sprintf("@mpgo-compat-%d-%d", os.Getpid(), time.Now().UnixNano()), cfg)
+		l, err = connection.Listen("unix", abstractName("mpgo-compat"), cfg)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
 	return l, l.Addr().String()
+}
+
+// skipIfBig skips a 64 MiB case under the race detector (see conn_race_test.go).
+func skipIfBig(t *testing.T, big bool) {
+	t.Helper()
+	if big && skipBig {
+		t.Skip("64 MiB message skipped under the race detector (see conn_race_test.go)")
+	}
 }
 
 type clientCase struct {
@@ -259,9 +284,7 @@ func TestConnPythonClient(t *testing.T) {
 	forEachPython(t, nil, func(t *testing.T, py python) {
 		for _, cc := range clientCases {
 			t.Run(cc.name, func(t *testing.T) {
-				if cc.big && skipBig {
-					t.Skip("64 MiB message skipped under the race detector (see race_test.go)")
-				}
+				skipIfBig(t, cc.big)
 				if cc.transport == "abstract_bytes" && !py.AtLeast(3, 7) {
 					t.Skip("Python 2.7 and 3.6 reject bytes addresses, so they cannot use an abstract address as Listener.address reports it (PROTOCOL.md 1.3)")
 				}
@@ -324,14 +347,8 @@ var goClientScenarios = map[string]func(c *connection.Conn) error{
 		if err := c.Send(seedValue()); err != nil {
 			return err
 		}
-		v, err := c.Recv()
-		if err != nil {
-			return err
-		}
-		if !pickle.Equal(v, seedValue()) {
-			return fmt.Errorf("echoed %s", pickle.Repr(v))
-		}
-		return nil
+		_, err := recvEqual(c, seedValue())
+		return err
 	},
 	"bytes_into": func(c *connection.Conn) error {
 		if err := c.SendBytes(arrayBytes()); err != nil {
@@ -395,9 +412,8 @@ var goClientScenarios = map[string]func(c *connection.Conn) error{
 		if ok, err := c.Poll(10 * time.Second); !ok || err != nil {
 			return fmt.Errorf("Poll with a reply coming: %v, %v", ok, err)
 		}
-		v, err := c.Recv()
-		if err != nil || !pickle.Equal(v, "reply") {
-			return fmt.Errorf("got %v, %v", v, err)
+		if _, err := recvEqual(c, "reply"); err != nil {
+			return err
 		}
 		return c.Close()
 	},
@@ -409,15 +425,22 @@ var goClientScenarios = map[string]func(c *connection.Conn) error{
 	},
 }
 
+// checkBytesIntoResult checks the bytes_into scenario's result (the same from both fixtures).
+func checkBytesIntoResult(t *testing.T, r result) {
+	t.Helper()
+	r.want(t, "n", 8)
+	r.want(t, "arr", []any{42, 1729, 0})
+	r.want(t, "too_short_len", 16)
+}
+
+// checkServerResult checks what conn_server.py reported.
 func checkServerResult(t *testing.T, scenario string, r result) {
 	t.Helper()
 	switch scenario {
 	case "seed", "big", "burst", "closed":
 		r.want(t, "ok", true)
 	case "bytes_into":
-		r.want(t, "n", 8)
-		r.want(t, "arr", []any{42, 1729, 0})
-		r.want(t, "too_short_len", 16)
+		checkBytesIntoResult(t, r)
 	case "poll":
 		r.want(t, "poll_wait", true)
 		r.want(t, "msg", "go")
@@ -433,14 +456,9 @@ func pythonListenerAddress(t *testing.T, transport string) string {
 	case "tcp":
 		return "127.0.0.1:0"
 	case "unix":
-		dir, err := os.MkdirTemp("", "mpgo")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(dir) })
-		return filepath.Join(dir, "s")
+		return socketPath(t)
 	case "abstract":
-		return fmt.Sprintf("@mpgo-compat-py-%d-%d", os.Getpid(), time.Now().UnixNano())
+		return abstractName("mpgo-compat-py")
 	}
 	t.Fatalf("transport %q", transport)
 	return ""
@@ -462,9 +480,7 @@ func TestConnPythonListener(t *testing.T) {
 	forEachPython(t, nil, func(t *testing.T, py python) {
 		for _, sc := range serverCases {
 			t.Run(sc.name, func(t *testing.T) {
-				if sc.big && skipBig {
-					t.Skip("64 MiB message skipped under the race detector (see race_test.go)")
-				}
+				skipIfBig(t, sc.big)
 				p := startPython(t, py, "conn_server.py", "--address", pythonListenerAddress(t, sc.transport),
 					"--authkey-hex", hexKey(connKey), "--scenario", sc.scenario)
 				var ready struct{ Address string }

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mpgo/mpgo/connection"
 	"github.com/mpgo/mpgo/managers"
 	"github.com/mpgo/mpgo/pickle"
 )
@@ -581,22 +580,8 @@ func startMpgoServer(t *testing.T, consumer python) clientEnv {
 	reg.MustRegister("Child", managers.Type{Exposed: []string{"get", "add"}})
 	reg.MustRegister("get_queue", managers.Singleton(managers.NewQueue(0)))
 	key := randomKey(t)
-	l, err := connection.Listen("tcp", "127.0.0.1:0", &connection.Config{AuthKey: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &managers.Server{AuthKey: key, Registry: reg}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		<-done
-	})
-	return clientEnv{addr: l.Addr().String(), key: key, consumer: consumer, mpgo: true}
+	_, addr := serveGo(t, "tcp", "127.0.0.1:0", key, reg, 0)
+	return clientEnv{addr: addr, key: key, consumer: consumer, mpgo: true}
 }
 
 // TestClientMpgoServer runs the same scenarios against mpgo's own server, with Python clients
@@ -615,8 +600,10 @@ func TestMpgoCallInspect(t *testing.T) {
 		env := startClientServer(t, py, "sync")
 		run := func(args ...string) string {
 			t.Helper()
+			// The key in hex: the random key may hold a NUL, which an environment variable cannot.
+			args = append([]string{args[0], "--authkey-hex", hexKey(env.key)}, args[1:]...)
 			cmd := exec.CommandContext(ctxT(t), bin, args...)
-			cmd.Env = append(os.Environ(), "MPGO_AUTHKEY="+string(env.key))
+			cmd.Env = filterEnv(os.Environ(), "MPGO_AUTHKEY")
 			out, err := cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("mpgo %s: %v\n%s", strings.Join(args, " "), err, out)

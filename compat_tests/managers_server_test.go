@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mpgo/mpgo/connection"
 	"github.com/mpgo/mpgo/managers"
 	"github.com/mpgo/mpgo/pickle"
 )
@@ -129,24 +128,8 @@ func startGoServerOn(t *testing.T, network, address string) *srvEnv {
 		return managers.NewQueue(1), nil
 	}})
 	key := []byte(fmt.Sprintf("key-%d", time.Now().UnixNano()))
-	l, err := connection.Listen(network, address, &connection.Config{AuthKey: key, MaxFrameSize: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &managers.Server{Registry: reg}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-done; !errors.Is(err, managers.ErrServerClosed) {
-			t.Errorf("Serve returned %v, want ErrServerClosed", err)
-		}
-	})
-	return &srvEnv{srv: srv, addr: l.Addr().String(), key: key, queue: q, unix: network == "unix"}
+	srv, addr := serveGo(t, network, address, key, reg, 1<<20)
+	return &srvEnv{srv: srv, addr: addr, key: key, queue: q, unix: network == "unix"}
 }
 
 func TestServerRemoteQueue(t *testing.T) {

@@ -9,17 +9,9 @@ import (
 	"net"
 	"testing"
 
+	"github.com/mpgo/mpgo/internal/capture"
 	"github.com/mpgo/mpgo/wire"
 )
-
-func unhex(tb testing.TB, s string) []byte {
-	tb.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
 
 // scripted is a peer that replays captured frames and records what we write.
 type scripted struct {
@@ -64,7 +56,7 @@ var responderGolden = []struct {
 func TestAnswerChallengeGolden(t *testing.T) {
 	for _, g := range responderGolden {
 		t.Run(g.name, func(t *testing.T) {
-			s := &scripted{in: bytes.NewReader(unhex(t, g.challenge+welcomeFrame))}
+			s := &scripted{in: bytes.NewReader(capture.Hex(t, g.challenge+welcomeFrame))}
 			if err := AnswerChallenge(s, []byte("secret")); err != nil {
 				t.Fatal(err)
 			}
@@ -77,7 +69,7 @@ func TestAnswerChallengeGolden(t *testing.T) {
 
 func TestAnswerChallengeRejected(t *testing.T) {
 	g := responderGolden[0]
-	s := &scripted{in: bytes.NewReader(unhex(t, g.challenge+failureFrame))}
+	s := &scripted{in: bytes.NewReader(capture.Hex(t, g.challenge+failureFrame))}
 	err := AnswerChallenge(s, []byte("secret"))
 	if !errors.Is(err, ErrAuthFailed) {
 		t.Fatalf("err = %v, want ErrAuthFailed", err)
@@ -106,9 +98,9 @@ var challengerGolden = []struct {
 func TestDeliverChallengeGolden(t *testing.T) {
 	for _, g := range challengerGolden {
 		t.Run(g.name, func(t *testing.T) {
-			frame := unhex(t, g.challenge)
+			frame := capture.Hex(t, g.challenge)
 			msg := frame[4+len(challengePrefix):]
-			s := &scripted{in: bytes.NewReader(unhex(t, g.response))}
+			s := &scripted{in: bytes.NewReader(capture.Hex(t, g.response))}
 			err := deliverMessage(s, []byte("secret"), msg)
 			want := g.challenge + welcomeFrame
 			if !g.ok {

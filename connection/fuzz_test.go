@@ -4,15 +4,17 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"github.com/mpgo/mpgo/internal/capture"
 )
 
 func addHandshakeSeeds(f *testing.F) {
 	for _, g := range responderGolden {
-		f.Add(unhex(f, g.challenge+welcomeFrame))
-		f.Add(unhex(f, g.response+welcomeFrame))
+		f.Add(capture.Hex(f, g.challenge+welcomeFrame))
+		f.Add(capture.Hex(f, g.response+welcomeFrame))
 	}
 	for _, g := range challengerGolden {
-		f.Add(unhex(f, g.response))
+		f.Add(capture.Hex(f, g.response))
 	}
 	f.Add([]byte{})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 1, 0})

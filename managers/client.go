@@ -304,7 +304,7 @@ func (c *Client) roundTrip(ctx context.Context, conn *connection.Conn, ident any
 	if !ok || len(t) != 2 {
 		return rep, true, fmt.Errorf("managers: reply to %s is %s, not a (kind, value) pair", name, pickle.TypeName(v))
 	}
-	kind, ok := pyStr(t[0])
+	kind, ok := asStr(t[0])
 	if !ok {
 		return rep, true, fmt.Errorf("managers: reply kind to %s is %s, not str", name, pickle.TypeName(t[0]))
 	}
@@ -325,24 +325,13 @@ func replyError(rep reply) error {
 		}
 		return &RemoteError{Kind: KindError, Exception: exc}
 	case KindTraceback, KindUnserializable:
-		s, ok := pyStr(rep.payload)
+		s, ok := asStr(rep.payload)
 		if !ok {
 			return fmt.Errorf("managers: result %s (kind '%s') type is %s, not str", pickle.Repr(rep.payload), rep.kind, pickle.TypeName(rep.payload))
 		}
 		return &RemoteError{Kind: rep.kind, Traceback: s}
 	}
 	return fmt.Errorf("managers: unrecognized message type %q", rep.kind)
-}
-
-// pyStr accepts a Python 3 str or a Python 2 str.
-func pyStr(v any) (string, bool) {
-	switch s := v.(type) {
-	case string:
-		return s, true
-	case pickle.Py2String:
-		return string(s), true
-	}
-	return "", false
 }
 
 // CallPublic calls the public server function name on a one-shot connection, as dispatch(conn,
@@ -393,7 +382,7 @@ func (c *Client) DebugInfo(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s, ok := pyStr(v)
+	s, ok := asStr(v)
 	if !ok {
 		return "", fmt.Errorf("managers: debug_info returned %s", pickle.TypeName(v))
 	}
@@ -431,7 +420,7 @@ func stringList(v any) ([]string, error) {
 	}
 	out := make([]string, 0, len(items))
 	for _, it := range items {
-		s, ok := pyStr(it)
+		s, ok := asStr(it)
 		if !ok {
 			return nil, fmt.Errorf("managers: expected a method name, got %s", pickle.TypeName(it))
 		}
@@ -455,7 +444,7 @@ func (c *Client) Create(ctx context.Context, typeid string, args pickle.Tuple, k
 	if !ok || len(t) != 2 {
 		return nil, fmt.Errorf("managers: create returned %s, not (ident, exposed)", pickle.Repr(v))
 	}
-	id, ok := pyStr(t[0])
+	id, ok := asStr(t[0])
 	if !ok {
 		return nil, fmt.Errorf("managers: create returned ident %s", pickle.Repr(t[0]))
 	}

@@ -20,20 +20,8 @@ func startTestServer(t testing.TB) (addr string, key []byte) {
 		t.Fatal(err)
 	}
 	key = []byte("client-test-key")
-	l, err := connection.Listen("tcp", "127.0.0.1:0", &connection.Config{AuthKey: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &managers.Server{AuthKey: key, Registry: reg}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		<-done
-	})
-	return l.Addr().String(), key
+	addr, _ = serveLoopback(t, &managers.Server{AuthKey: key, Registry: reg}, &connection.Config{AuthKey: key})
+	return addr, key
 }
 
 func dialTest(t testing.TB, cfg *managers.ClientConfig) *managers.Client {

@@ -294,50 +294,9 @@ func convertArg(a any, t reflect.Type) (reflect.Value, error) {
 		return v, nil
 	}
 	switch t.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		var n int64
-		switch x := a.(type) {
-		case int64:
-			n = x
-		case bool:
-			if x {
-				n = 1
-			}
-		default:
-			return reflect.Value{}, fmt.Errorf("'%s' object cannot be interpreted as an integer", pickle.TypeName(a))
-		}
-		v := reflect.New(t).Elem()
-		if v.OverflowInt(n) {
-			return reflect.Value{}, fmt.Errorf("int %d out of range for %s", n, t)
-		}
-		v.SetInt(n)
-		return v, nil
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		var n uint64
-		switch x := a.(type) {
-		case int64:
-			if x < 0 {
-				return reflect.Value{}, fmt.Errorf("int %d out of range for %s", x, t)
-			}
-			n = uint64(x)
-		case *big.Int:
-			if !x.IsUint64() {
-				return reflect.Value{}, fmt.Errorf("int out of range for %s", t)
-			}
-			n = x.Uint64()
-		case bool:
-			if x {
-				n = 1
-			}
-		default:
-			return reflect.Value{}, fmt.Errorf("'%s' object cannot be interpreted as an integer", pickle.TypeName(a))
-		}
-		v := reflect.New(t).Elem()
-		if v.OverflowUint(n) {
-			return reflect.Value{}, fmt.Errorf("int %d out of range for %s", n, t)
-		}
-		v.SetUint(n)
-		return v, nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return convertInt(a, t)
 	case reflect.Float32, reflect.Float64:
 		f, ok := pyFloat(a)
 		if !ok {
@@ -374,6 +333,43 @@ func convertArg(a any, t reflect.Type) (reflect.Value, error) {
 		return reflect.Value{}, err
 	}
 	return p.Elem(), nil
+}
+
+// convertInt converts a Python int (or bool) to the integer type t; a value out of t's range
+// is an error.
+func convertInt(a any, t reflect.Type) (reflect.Value, error) {
+	var n int64
+	switch x := a.(type) {
+	case int64:
+		n = x
+	case bool:
+		if x {
+			n = 1
+		}
+	case *big.Int:
+		// Normalised: a *big.Int never fits in int64, so only a uint64 target can hold it.
+		v := reflect.New(t).Elem()
+		if !v.CanUint() || !x.IsUint64() || v.OverflowUint(x.Uint64()) {
+			return reflect.Value{}, fmt.Errorf("int out of range for %s", t)
+		}
+		v.SetUint(x.Uint64())
+		return v, nil
+	default:
+		return reflect.Value{}, fmt.Errorf("'%s' object cannot be interpreted as an integer", pickle.TypeName(a))
+	}
+	v := reflect.New(t).Elem()
+	if v.CanInt() {
+		if v.OverflowInt(n) {
+			return reflect.Value{}, fmt.Errorf("int %d out of range for %s", n, t)
+		}
+		v.SetInt(n)
+		return v, nil
+	}
+	if n < 0 || v.OverflowUint(uint64(n)) {
+		return reflect.Value{}, fmt.Errorf("int %d out of range for %s", n, t)
+	}
+	v.SetUint(uint64(n))
+	return v, nil
 }
 
 // CallMethod calls the method exposed as name.

@@ -116,19 +116,8 @@ func startServer(t *testing.T, srv *managers.Server) *testServer {
 	if srv.Registry == nil {
 		srv.Registry = testRegistry(t)
 	}
-	l, err := connection.Listen("tcp", "127.0.0.1:0", &connection.Config{AuthKey: testKey, MaxFrameSize: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := &testServer{srv: srv, addr: l.Addr().String(), dial: pymock.TCP("tcp", l.Addr().String()), done: make(chan error, 1)}
-	go func() { ts.done <- srv.Serve(l) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		<-ts.done
-	})
-	return ts
+	addr, done := serveLoopback(t, srv, &connection.Config{AuthKey: testKey, MaxFrameSize: 1 << 20})
+	return &testServer{srv: srv, addr: addr, dial: pymock.TCP("tcp", addr), done: done}
 }
 
 func (ts *testServer) manager(v pymock.Version) *pymock.Manager {

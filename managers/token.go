@@ -90,7 +90,7 @@ func TokenFromValue(v any) (Token, error) {
 	return Token{TypeID: typeid, Address: st[1], ID: id}, nil
 }
 
-// pyStr accepts a Python str (or a Python 2 str) and returns it as a Go string.
+// asStr accepts a Python str (or a Python 2 str) and returns it as a Go string.
 func asStr(v any) (string, bool) {
 	switch s := v.(type) {
 	case string:

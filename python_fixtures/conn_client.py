@@ -8,32 +8,14 @@ The Go side of each scenario is in compat_tests/connection_test.go.
 """
 from __future__ import print_function
 
-import argparse
-import binascii
 import hashlib
-import json
-import sys
 import time
 from array import array
 from multiprocessing import AuthenticationError, BufferTooShort
 from multiprocessing.connection import Client
 
-SEED = [2.25, None, 'junk', float]
-BIG = 64 << 20
-BURST = 10000
-
-
-def parse_address(s):
-    if s.startswith('@'):
-        return '\0' + s[1:]
-    if '/' not in s and ':' in s:
-        host, port = s.rsplit(':', 1)
-        return (host.strip('[]'), int(port))
-    return s
-
-
-def pattern(n):
-    return bytes(bytearray(range(256))) * (n // 256)
+from conn_common import (BIG, BURST, SEED, arg_parser, authkey, emit, parse_address, pattern,
+                         print_auth_error)
 
 
 def seed(c):
@@ -124,14 +106,11 @@ SCENARIOS = {
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--address', required=True)
-    ap.add_argument('--authkey-hex', default='none')
-    ap.add_argument('--scenario', required=True)
+    ap = arg_parser()
     ap.add_argument('--bytes-address', action='store_true',
                     help='pass an abstract address as bytes, as Listener.address reports it (3.7+)')
     args = ap.parse_args()
-    key = None if args.authkey_hex == 'none' else binascii.unhexlify(args.authkey_hex)
+    key = authkey(args)
     address = parse_address(args.address)
     if args.bytes_address:
         address = address.encode('latin-1')
@@ -148,7 +127,7 @@ def main():
     try:
         c = Client(address, authkey=key)
     except AuthenticationError as e:
-        print(json.dumps({'auth_error': type(e).__name__, 'msg': str(e)}))
+        print_auth_error(e)
         return
     connect = time.time() - t0
     try:
@@ -159,8 +138,7 @@ def main():
     finally:
         c.close()
     result['connect_seconds'] = connect
-    result['python'] = '%d.%d' % sys.version_info[:2]
-    print(json.dumps(result))
+    emit(result)
 
 
 if __name__ == '__main__':

@@ -8,13 +8,12 @@ Standard library only; runs on 2.7 and 3.6+.
 """
 from __future__ import print_function
 
-import argparse
-import binascii
-import json
 import sys
 import time
 from array import array
 from multiprocessing.connection import Client
+
+from conn_common import arg_parser, authkey, emit, parse_address
 
 OBJECTS = [
     [2.25, None, 'junk', float],
@@ -43,15 +42,6 @@ BYTES = [
 ]
 
 
-def parse_address(s):
-    if s.startswith('@'):
-        return '\0' + s[1:]
-    if '/' not in s and ':' in s:
-        host, port = s.rsplit(':', 1)
-        return (host.strip('[]'), int(port))
-    return s
-
-
 def same(a, b):
     if isinstance(a, BaseException):
         return type(a) is type(b) and a.args == b.args
@@ -59,11 +49,8 @@ def same(a, b):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--address', required=True)
-    ap.add_argument('--authkey-hex', default='none')
-    args = ap.parse_args()
-    key = None if args.authkey_hex == 'none' else binascii.unhexlify(args.authkey_hex)
+    args = arg_parser(scenario=False).parse_args()
+    key = authkey(args)
     t0 = time.time()
     c = Client(parse_address(args.address), authkey=key)
     c.send('hello')
@@ -81,8 +68,7 @@ def main():
         if got != b:
             bad.append('bytes %r came back as %r' % (b[:40], got[:40]))
     c.close()
-    print(json.dumps({'ok': not bad and first == 'hello', 'bad': bad, 'connect_seconds': connect,
-                      'python': '%d.%d' % sys.version_info[:2]}))
+    emit({'ok': not bad and first == 'hello', 'bad': bad, 'connect_seconds': connect})
 
 
 if __name__ == '__main__':

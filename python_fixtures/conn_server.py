@@ -10,26 +10,14 @@ compat_tests/connection_test.go.
 """
 from __future__ import print_function
 
-import argparse
-import binascii
 import json
 import sys
 from array import array
 from multiprocessing import AuthenticationError, BufferTooShort
 from multiprocessing.connection import Listener
 
-SEED = [2.25, None, 'junk', float]
-BIG = 64 << 20
-BURST = 10000
-
-
-def parse_address(s):
-    if s.startswith('@'):
-        return '\0' + s[1:]
-    if '/' not in s and ':' in s:
-        host, port = s.rsplit(':', 1)
-        return (host.strip('[]'), int(port))
-    return s
+from conn_common import (BIG, BURST, SEED, arg_parser, authkey, emit, parse_address, pattern,
+                         print_auth_error)
 
 
 def format_address(a):
@@ -40,10 +28,6 @@ def format_address(a):
     if a.startswith('\0'):
         return '@' + a[1:]
     return a
-
-
-def pattern(n):
-    return bytes(bytearray(range(256))) * (n // 256)
 
 
 def seed(c):
@@ -106,12 +90,9 @@ SCENARIOS = {'seed': seed, 'bytes_into': bytes_into, 'big': big, 'burst': burst,
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--address', required=True)
-    ap.add_argument('--authkey-hex', default='none')
-    ap.add_argument('--scenario', required=True)
+    ap = arg_parser()
     args = ap.parse_args()
-    key = None if args.authkey_hex == 'none' else binascii.unhexlify(args.authkey_hex)
+    key = authkey(args)
     address = parse_address(args.address)
     family = 'AF_INET' if isinstance(address, tuple) else 'AF_UNIX'
     l = Listener(address, family=family, authkey=key)
@@ -121,7 +102,7 @@ def main():
         try:
             c = l.accept()
         except AuthenticationError as e:
-            print(json.dumps({'auth_error': type(e).__name__, 'msg': str(e)}))
+            print_auth_error(e)
             return
         try:
             result = SCENARIOS[args.scenario](c)
@@ -133,8 +114,7 @@ def main():
         except (TypeError, ValueError) as e:
             # 2.7 and 3.6 try to unlink an abstract name as a file (PROTOCOL.md 1.2).
             print('listener close: %r' % (e,), file=sys.stderr)
-    result['python'] = '%d.%d' % sys.version_info[:2]
-    print(json.dumps(result))
+    emit(result)
 
 
 if __name__ == '__main__':

@@ -8,17 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mpgo/mpgo/internal/capture"
 	"github.com/mpgo/mpgo/wire"
 )
-
-func unhex(tb testing.TB, s string) []byte {
-	tb.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
 
 // Frames copied from ../../shared/spec/captures/handshake_py313.txt and
 // handshake_py311.txt.
@@ -39,7 +31,7 @@ var golden = []struct {
 func TestGolden(t *testing.T) {
 	for _, g := range golden {
 		t.Run(g.name, func(t *testing.T) {
-			frame := unhex(t, g.frame)
+			frame := capture.Hex(t, g.frame)
 			p, err := wire.ReadFrame(bytes.NewReader(frame), 0)
 			if err != nil {
 				t.Fatal(err)
@@ -84,11 +76,11 @@ func TestReadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := wire.ReadFrame(bytes.NewReader(unhex(t, tt.in)), tt.max)
+			_, err := wire.ReadFrame(bytes.NewReader(capture.Hex(t, tt.in)), tt.max)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
-			r := wire.NewReader(bytes.NewReader(unhex(t, tt.in)))
+			r := wire.NewReader(bytes.NewReader(capture.Hex(t, tt.in)))
 			r.SetMaxFrameSize(tt.max)
 			_, err = r.ReadFrame()
 			if !errors.Is(err, tt.want) {
@@ -104,7 +96,7 @@ func TestReadErrors(t *testing.T) {
 func TestExtendedHeaderRead(t *testing.T) {
 	// A small payload in the extended form: writers never produce it, but
 	// readers must accept it (CPython 3.8+ reads it too).
-	in := unhex(t, "ffffffff0000000000000003616263"+"00000002686a")
+	in := capture.Hex(t, "ffffffff0000000000000003616263"+"00000002686a")
 	r := wire.NewReader(bytes.NewReader(in))
 	for _, want := range []string{"abc", "hj"} {
 		p, err := r.ReadFrame()

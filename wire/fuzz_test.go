@@ -6,6 +6,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/mpgo/mpgo/internal/capture"
 	"github.com/mpgo/mpgo/wire"
 )
 
@@ -14,12 +15,12 @@ import (
 // documented errors, and never allocates from an announced length alone.
 func FuzzReadFrame(f *testing.F) {
 	for _, g := range golden {
-		f.Add(unhex(f, g.frame), 0)
+		f.Add(capture.Hex(f, g.frame), 0)
 	}
-	f.Add(unhex(f, "ffffffff0000000000000003616263"), 0)
-	f.Add(unhex(f, "fffffffe00000001"), 0)
-	f.Add(unhex(f, "7fffffff00"), 0)
-	f.Add(unhex(f, "0000000561626364650000"), 3)
+	f.Add(capture.Hex(f, "ffffffff0000000000000003616263"), 0)
+	f.Add(capture.Hex(f, "fffffffe00000001"), 0)
+	f.Add(capture.Hex(f, "7fffffff00"), 0)
+	f.Add(capture.Hex(f, "0000000561626364650000"), 3)
 	f.Fuzz(func(t *testing.T, in []byte, max int) {
 		r := wire.NewReader(bytes.NewReader(in))
 		r.SetMaxFrameSize(max)
