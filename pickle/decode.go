@@ -61,8 +61,12 @@ type Decoder struct {
 	proto  int
 	alloc  int64
 	intern map[string]any // short strings seen before, boxed (kept across pickles)
-	op     byte
-	opPos  int64
+	slab   slabs          // chunks for small values (slab.go), kept across pickles
+	// sawClass: an opcode that can make an *Object ran (else the registry
+	// has nothing to resolve)
+	sawClass bool
+	op       byte
+	opPos    int64
 }
 
 type memoEntry struct {
@@ -174,11 +178,21 @@ func (d *Decoder) decodeValue() (v any, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if d.reg != nil {
+	if d.reg != nil && d.sawClass {
 		return d.reg.resolve(v)
 	}
 	return v, nil
 }
+
+// classOps are the opcodes that can put an *Object (or a class) into the
+// value; a pickle without any needs no Registry.resolve walk.
+var classOps = func() (t [256]bool) {
+	for _, op := range []byte{opGlobal, opStackGlobal, opExt1, opExt2, opExt4, opInst, opObj,
+		opReduce, opNewobj, opNewobjEx, opBuild, opPersid, opBinpersid} {
+		t[op] = true
+	}
+	return t
+}()
 
 // decodeError is the private panic type of the decoder.
 type decodeError struct{ err error }
@@ -194,6 +208,7 @@ func (d *Decoder) run() (result any, err error) {
 	d.marks = d.marks[:0]
 	clear(d.memo)
 	d.memo = d.memo[:0]
+	d.sawClass = false
 	d.sparse = nil
 	d.nmemo = 0
 	d.proto = 0
@@ -207,8 +222,12 @@ func (d *Decoder) run() (result any, err error) {
 			}
 			result, err = nil, de.err
 		}
-		if len(d.memo) > 4096 {
+		// keep the memo (it regrows by doubling otherwise) unless huge,
+		// without keeping its values alive
+		if cap(d.memo) > 1<<16 {
 			d.memo = nil
+		} else {
+			clear(d.memo)
 		}
 		if cap(d.stack) > 4096 {
 			d.stack, d.depth = nil, nil
@@ -225,6 +244,9 @@ func (d *Decoder) run() (result any, err error) {
 		op := d.buf[d.pos]
 		d.pos++
 		d.op = op
+		if classOps[op] {
+			d.sawClass = true
+		}
 		if op == opStop {
 			if len(d.stack) == 0 {
 				d.fail("STOP with an empty stack")
@@ -315,6 +337,24 @@ func (d *Decoder) readByte() byte {
 	c := d.buf[d.pos]
 	d.pos++
 	return c
+}
+
+// cloneBytes returns a copy of p, made by a single copy into memory that is
+// not zeroed first (only the allocation's rounding tail is).
+//
+// bytes.Clone does the same with one memmove, but the runtime's memmove
+// switches to non-temporal stores at 1 MiB: the copy then bypasses the cache
+// and costs about twice what CPython's memcpy does for a 1-2 MiB payload (a
+// payload the caller usually reads right away). Appending the second half
+// onto a full-capacity first half makes growslice allocate exactly len(p)
+// without zeroing (2*h < len(p), so the new capacity is len(p)), copy the
+// first half, and then copy the second: two memmoves below the threshold.
+func cloneBytes(p []byte) []byte {
+	if len(p) < 1<<20 || len(p) >= 2<<20 {
+		return bytes.Clone(p)
+	}
+	h := (len(p) - 1) / 2
+	return append(p[:h:h], p[h:]...)
 }
 
 // readLength reads a declared length and checks it against the input that
@@ -666,13 +706,13 @@ func (d *Decoder) rawUnicodeEscapeDecode(s []byte) string {
 // two allocations each.
 func (d *Decoder) str(b []byte) any {
 	if len(b) > 24 {
-		return string(b)
+		return d.boxString(d.makeString(b))
 	}
 	if v, ok := d.intern[string(b)]; ok {
 		return v
 	}
-	s := string(b)
-	v := any(s)
+	s := d.makeString(b)
+	v := d.boxString(s)
 	if d.intern == nil {
 		d.intern = make(map[string]any, 64)
 	}
@@ -709,11 +749,11 @@ func (d *Decoder) step(op byte) {
 	case opNewfalse:
 		d.push(false, 0)
 	case opBinint:
-		d.push(int64(int32(binary.LittleEndian.Uint32(d.read(4)))), 0)
+		d.push(d.boxInt(int64(int32(binary.LittleEndian.Uint32(d.read(4))))), 0)
 	case opBinint1:
 		d.push(int64(d.readByte()), 0)
 	case opBinint2:
-		d.push(int64(binary.LittleEndian.Uint16(d.read(2))), 0)
+		d.push(d.boxInt(int64(binary.LittleEndian.Uint16(d.read(2)))), 0)
 	case opInt:
 		line := d.readLine()
 		switch string(line) {
@@ -739,7 +779,7 @@ func (d *Decoder) step(op byte) {
 		n2 := d.readLength(4)
 		d.push(decodeLong(d.read(n2)), 0)
 	case opBinfloat:
-		d.push(math.Float64frombits(binary.BigEndian.Uint64(d.read(8))), 0)
+		d.push(d.boxFloat(math.Float64frombits(binary.BigEndian.Uint64(d.read(8)))), 0)
 	case opFloat:
 		line := string(bytes.TrimSpace(d.readLine()))
 		f, err := strconv.ParseFloat(line, 64)
@@ -762,16 +802,16 @@ func (d *Decoder) step(op byte) {
 		d.push(d.rawUnicodeEscapeDecode(d.readLine()), 0)
 	case opShortBinbytes:
 		n := d.readLength(1)
-		d.push(bytes.Clone(d.read(n)), 0)
+		d.push(cloneBytes(d.read(n)), 0)
 	case opBinbytes:
 		n := d.readLength(4)
-		d.push(bytes.Clone(d.read(n)), 0)
+		d.push(cloneBytes(d.read(n)), 0)
 	case opBinbytes8:
 		n := d.readLength(8)
-		d.push(bytes.Clone(d.read(n)), 0)
+		d.push(cloneBytes(d.read(n)), 0)
 	case opBytearray8:
 		n := d.readLength(8)
-		d.push(ByteArray(bytes.Clone(d.read(n))), 0)
+		d.push(ByteArray(cloneBytes(d.read(n))), 0)
 	case opShortBinstring:
 		n := d.readLength(1)
 		d.push(Py2String(d.read(n)), 0)
@@ -813,12 +853,12 @@ func (d *Decoder) step(op byte) {
 		items, dp := d.popMark()
 		d.push(Tuple(copyItems(items)), d.checkDepth(dp+1))
 	case opEmptyList:
-		d.push(&List{}, 1)
+		d.push(d.newList(), 1)
 	case opList:
 		items, dp := d.popMark()
 		d.push(&List{Items: copyItems(items)}, d.checkDepth(dp+1))
 	case opEmptyDict:
-		d.push(&Dict{}, 1)
+		d.push(d.newDict(), 1)
 	case opDict:
 		items, dp := d.popMark()
 		if len(items)%2 != 0 {
@@ -1071,7 +1111,9 @@ func (d *Decoder) appendItems(n int, items []any, dp int32) {
 func (d *Decoder) setItems(n int, kv []any, dp int32) {
 	switch t := d.stack[n].(type) {
 	case *Dict:
-		if free := cap(t.t.entries) - len(t.t.entries); free < len(kv)/2 {
+		if t.t.entries == nil && len(kv)/2 <= slabMaxDict {
+			t.t.entries = d.dictEntries(len(kv) / 2)
+		} else if free := cap(t.t.entries) - len(t.t.entries); free < len(kv)/2 {
 			t.t.entries = append(make([]tableEntry, 0, len(t.t.entries)+len(kv)/2), t.t.entries...)
 		}
 		for i := 0; i < len(kv); i += 2 {

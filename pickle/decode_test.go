@@ -2,6 +2,7 @@ package pickle
 
 import (
 	"bytes"
+	"fmt"
 	"errors"
 	"io"
 	"math"
@@ -365,5 +366,69 @@ func TestSharedDAGIsLinear(t *testing.T) {
 	}
 	if _, err := Marshal(v); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestCloneBytes(t *testing.T) {
+	for _, n := range []int{0, 1, 100, 1<<20 - 1, 1 << 20, 1<<20 + 1, 3 << 19, 2<<20 - 1, 2 << 20, 5 << 20} {
+		src := make([]byte, n+7)
+		for i := range src {
+			src[i] = byte(i * 7)
+		}
+		p := src[3 : 3+n]
+		c := cloneBytes(p)
+		if !bytes.Equal(c, p) || len(c) != n {
+			t.Fatalf("n=%d: copy differs", n)
+		}
+		if n > 0 && &c[0] == &p[0] {
+			t.Fatalf("n=%d: aliases", n)
+		}
+		if n >= 1<<20 && n < 2<<20 && cap(c) > n+8192 {
+			t.Fatalf("n=%d: cap %d", n, cap(c))
+		}
+		if n > 0 {
+			c[0]++
+			if src[3] == c[0] {
+				t.Fatalf("n=%d: shares memory", n)
+			}
+		}
+	}
+}
+
+// TestSlabValuesStable checks that values boxed from the decoder's slabs
+// keep their contents while the pooled decoder decodes other pickles.
+func TestSlabValuesStable(t *testing.T) {
+	mk := func(i int) any {
+		d := NewDict()
+		d.Set("id", int64(1000+i))
+		d.Set("name", fmt.Sprintf("item%d", i))
+		d.Set("score", float64(i)+0.5)
+		return NewList(d, int64(-i-300), "a longer string that does not fit the intern limit "+fmt.Sprint(i))
+	}
+	var kept []any
+	for i := range 200 {
+		data, err := Marshal(mk(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := Unmarshal(data, &v); err != nil {
+			t.Fatal(err)
+		}
+		kept = append(kept, v)
+	}
+	for i, v := range kept {
+		if !Equal(v, mk(i)) {
+			t.Fatalf("%d: %s != %s", i, Repr(v), Repr(mk(i)))
+		}
+		// growing a slab-made dict must not touch its neighbours
+		d := v.(*List).Items[0].(*Dict)
+		d.Set("extra", int64(i))
+	}
+	for i, v := range kept {
+		d := v.(*List).Items[0].(*Dict)
+		if x, _ := d.Get("extra"); x != any(int64(i)) || d.Len() != 4 {
+			t.Fatalf("%d: %s", i, Repr(v))
+		}
 	}
 }

@@ -1,12 +1,12 @@
 package pickle
 
 import (
-	"bytes"
 	"encoding/binary"
 	"io"
 	"math"
 	"math/big"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,7 +48,7 @@ func Marshal(v any) ([]byte, error) {
 	buf, err := e.AppendEncode(e.scratch[:0], v)
 	var out []byte
 	if err == nil {
-		out = bytes.Clone(buf) // one allocation of the exact size
+		out = cloneBytes(buf) // one allocation of the exact size, not zeroed
 	}
 	e.scratch = buf[:0]
 	if cap(e.scratch) > 4<<20 {
@@ -234,7 +234,7 @@ func (e *Encoder) write(p []byte) {
 
 func (e *Encoder) writeString(s string) {
 	e.ensureFrame()
-	e.buf = append(e.buf, s...)
+	e.buf = appendLarge(e.buf, s)
 }
 
 // commitFrame closes the current frame: it writes its length, or removes
@@ -267,11 +267,25 @@ func (e *Encoder) writeData(header []byte, data string) {
 	if e.framing && len(data) >= frameSizeTarget {
 		e.commitFrame()
 		e.buf = append(e.buf, header...)
-		e.buf = append(e.buf, data...)
+		e.buf = appendLarge(e.buf, data)
 		return
 	}
 	e.write(header)
 	e.writeString(data)
+}
+
+// appendLarge is append(dst, s...) that copies a 1-2 MiB s in two halves:
+// see cloneBytes (the runtime's memmove uses non-temporal stores from 1 MiB,
+// twice as slow here as a cached copy).
+func appendLarge(dst []byte, s string) []byte {
+	if len(s) < 1<<20 || len(s) >= 2<<20 {
+		return append(dst, s...)
+	}
+	if cap(dst)-len(dst) < len(s) {
+		dst = slices.Grow(dst, len(s))
+	}
+	h := len(s) / 2
+	return append(append(dst, s[:h]...), s[h:]...)
 }
 
 // ---- memo ----
