@@ -2,8 +2,8 @@ package pickle
 
 import (
 	"bytes"
-	"fmt"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"math/big"
