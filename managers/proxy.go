@@ -262,11 +262,7 @@ func Decode(v any, out any) error {
 		ev.SetString(string(s))
 		return nil
 	}
-	data, err := pickle.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("managers: decode result: %w", err)
-	}
-	if err := pickle.Unmarshal(data, out); err != nil {
+	if err := pickle.Convert(v, out); err != nil {
 		return fmt.Errorf("managers: decode result: %w", err)
 	}
 	return nil

@@ -323,13 +323,9 @@ func convertArg(a any, t reflect.Type) (reflect.Value, error) {
 		v.SetBool(pyTruth(a))
 		return v, nil
 	}
-	// Anything else: through the codec (pickle's reflection Unmarshal).
-	data, err := pickle.Marshal(a)
-	if err != nil {
-		return reflect.Value{}, err
-	}
+	// Anything else: by pickle's typed rules (those of Unmarshal).
 	p := reflect.New(t)
-	if err := pickle.Unmarshal(data, p.Interface()); err != nil {
+	if err := pickle.Convert(a, p.Interface()); err != nil {
 		return reflect.Value{}, err
 	}
 	return p.Elem(), nil

@@ -2,18 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math/big"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/mpgo/mpgo/connection"
+	"github.com/mpgo/mpgo/internal/pyjson"
 	"github.com/mpgo/mpgo/managers"
 	"github.com/mpgo/mpgo/pickle"
 )
@@ -85,7 +81,7 @@ func runCall(ctx context.Context, args []string, sio stdio) error {
 	fs.SetOutput(sio.err)
 	var cf clientFlags
 	cf.register(fs)
-	asJSON := fs.Bool("json", false, "print the result as JSON instead of its Python repr")
+	asJSON := fs.Bool("json", false, "print the result as JSON (the form of \"mpgo pickle json\") instead of its Python repr")
 	createArgs := fs.String("create-args", "", "JSON list of positional arguments for create (e.g. '[5]')")
 	createKwargs := fs.String("create-kwargs", "", "JSON object of keyword arguments for create (e.g. '{\"maxsize\": 3}')")
 	kwargs := fs.String("kwargs", "", "JSON object of keyword arguments for the method")
@@ -93,7 +89,8 @@ func runCall(ctx context.Context, args []string, sio stdio) error {
 		fmt.Fprintln(sio.err, "usage: mpgo call [flags] TYPEID METHOD [ARG...]")
 		fmt.Fprintln(sio.err, "\nCreates an object of TYPEID (or reaches a singleton: a typeid whose callable returns a shared\n"+
 			"object, such as get_queue), calls METHOD with the ARGs and prints the result. Each ARG is a JSON\n"+
-			"value; an ARG that is not valid JSON is taken as a string. The object is released afterwards.\n\nflags:")
+			"value (with the $-forms of `mpgo pickle json`, e.g. {\"$bytes\": \"aGk=\"}); an ARG that is not valid\n"+
+			"JSON is taken as a string. The object is released afterwards.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -169,7 +166,7 @@ func printResult(w io.Writer, v any, asJSON bool) error {
 		_, err := fmt.Fprintln(w, reprResult(v))
 		return err
 	}
-	b, err := json.Marshal(toJSON(v))
+	b, err := pyjson.Marshal(v)
 	if err != nil {
 		return err
 	}
@@ -185,23 +182,14 @@ func reprResult(v any) string {
 	return pickle.Repr(v)
 }
 
-// jsonArg converts one JSON text to a value-model value. With lenient, text that is not JSON is
-// a string.
+// jsonArg converts one JSON text to a value-model value (internal/pyjson's mapping, the one
+// `mpgo pickle json` prints). With lenient, text that is not JSON is a string.
 func jsonArg(s string, lenient bool) (any, error) {
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.UseNumber()
-	var v any
-	err := dec.Decode(&v)
-	if err == nil && dec.More() {
-		err = errors.New("trailing data after the JSON value")
+	v, err := pyjson.Unmarshal([]byte(s))
+	if err != nil && lenient {
+		return s, nil
 	}
-	if err != nil {
-		if lenient {
-			return s, nil
-		}
-		return nil, err
-	}
-	return fromJSON(v)
+	return v, err
 }
 
 func jsonTuple(flagName, s string) (pickle.Tuple, error) {
@@ -232,87 +220,4 @@ func jsonKwargs(flagName, s string) (*pickle.Dict, error) {
 		return nil, usagef("%s: want a JSON object", flagName)
 	}
 	return d, nil
-}
-
-// fromJSON maps decoded JSON to the value model: null None, numbers int (or float), arrays
-// lists, objects dicts.
-func fromJSON(v any) (any, error) {
-	switch t := v.(type) {
-	case json.Number:
-		if i, err := t.Int64(); err == nil {
-			return i, nil
-		}
-		if b, ok := new(big.Int).SetString(string(t), 10); ok {
-			return b, nil
-		}
-		return t.Float64()
-	case []any:
-		items := make([]any, len(t))
-		for i, x := range t {
-			var err error
-			if items[i], err = fromJSON(x); err != nil {
-				return nil, err
-			}
-		}
-		return pickle.NewList(items...), nil
-	case map[string]any:
-		d := pickle.NewDict()
-		for k, x := range t {
-			xv, err := fromJSON(x)
-			if err != nil {
-				return nil, err
-			}
-			if err := d.Set(k, xv); err != nil {
-				return nil, err
-			}
-		}
-		return d, nil
-	}
-	return v, nil
-}
-
-// toJSON maps a result to JSON: tuples, lists, sets as arrays; dicts as objects (keys as str());
-// bytes as base64 strings; proxies as {"proxy": {"typeid", "id"}}; other objects as their repr.
-func toJSON(v any) any {
-	switch t := v.(type) {
-	case nil, bool, int64, float64, string:
-		return t
-	case *big.Int:
-		return json.Number(t.String())
-	case pickle.Py2String:
-		return string(t)
-	case []byte:
-		return base64.StdEncoding.EncodeToString(t)
-	case pickle.ByteArray:
-		return base64.StdEncoding.EncodeToString(t)
-	case pickle.Tuple:
-		return toJSONList(t)
-	case *pickle.List:
-		return toJSONList(t.Items)
-	case *pickle.Set:
-		return toJSONList(t.Items())
-	case pickle.FrozenSet:
-		return toJSONList(t.Items())
-	case *pickle.Dict:
-		out := map[string]any{}
-		for _, it := range t.Items() {
-			k, ok := it.Key.(string)
-			if !ok {
-				k = pickle.Str(it.Key)
-			}
-			out[k] = toJSON(it.Value)
-		}
-		return out
-	case *managers.Proxy:
-		return map[string]any{"proxy": map[string]any{"typeid": t.TypeID(), "id": t.Token().ID}}
-	}
-	return pickle.Repr(v)
-}
-
-func toJSONList(items []any) []any {
-	out := make([]any, len(items))
-	for i, x := range items {
-		out[i] = toJSON(x)
-	}
-	return out
 }
