@@ -90,7 +90,7 @@ def lock_counter(m):
 
 # --- condition ----------------------------------------------------------------------------
 
-def cond_waiter(cond, state, ready, woken, key):
+def cond_waiter(cond, state, ready, woken, key, wake=None):
     with cond:
         ready.release()
         deadline = time.time() + 30
@@ -98,6 +98,8 @@ def cond_waiter(cond, state, ready, woken, key):
             cond.wait(5)
         if state[key]:
             woken.append(os.getpid())
+            if wake is not None:
+                wake.release()  # tells the notifier, who blocks on it instead of polling
 
 
 def condition(m):
@@ -116,7 +118,8 @@ def condition(m):
     first = len(woken)
     # phase 2: notify(1) wakes one waiter at a time
     woken2 = m.list()
-    procs = run_procs(cond_waiter, [(cond, state, ready, woken2, 'one')] * 3)
+    wake = m.Semaphore(0)
+    procs = run_procs(cond_waiter, [(cond, state, ready, woken2, 'one', wake)] * 3)
     for _ in range(3):
         if not acquire(ready):
             return {'ok': False, 'detail': 'phase-2 waiters did not start'}
@@ -129,9 +132,8 @@ def condition(m):
                 cond._callmethod('notify', (1,))  # 2.7/3.6 ConditionProxy.notify() takes no n
             else:
                 cond.notify(1)
-        deadline = time.time() + 30
-        while len(woken2) < i + 1 and time.time() < deadline:
-            time.sleep(0.01)
+        if not acquire(wake):
+            return {'ok': False, 'detail': 'notify(1) woke nobody within 30 s'}
         counts.append(len(woken2))
     codes += join_all(procs)
     return {'ok': first == 4 and counts == [1, 2, 3] and codes == [0] * 7,
