@@ -211,7 +211,7 @@ func (b *Barrier) CallMethod(ctx context.Context, name string, args pickle.Tuple
 		if err := posArgs("__getattribute__", args, kwargs, 1, 1); err != nil {
 			return nil, err
 		}
-		attr, ok := pyString(args[0])
+		attr, ok := asStr(args[0])
 		if !ok {
 			return nil, typeErrorf("attribute name must be string, not '%s'", pickle.TypeName(args[0]))
 		}

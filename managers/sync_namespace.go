@@ -29,7 +29,7 @@ func newNamespaceFromArgs(ctx context.Context, args pickle.Tuple, kwargs *pickle
 	ns := NewNamespace()
 	if kwargs != nil {
 		for _, it := range kwargs.Items() {
-			k, _ := pyString(it.Key)
+			k, _ := asStr(it.Key)
 			_ = ns.attrs.Set(k, it.Value)
 		}
 	}
@@ -63,7 +63,7 @@ func (n *Namespace) CallMethod(ctx context.Context, name string, args pickle.Tup
 	if err := posArgs(name, args, kwargs, want, want); err != nil {
 		return nil, err
 	}
-	attr, ok := pyString(args[0])
+	attr, ok := asStr(args[0])
 	if !ok {
 		return nil, typeErrorf("attribute name must be string, not '%s'", pickle.TypeName(args[0]))
 	}
@@ -105,7 +105,7 @@ func (n *Namespace) PyRepr() string {
 	defer n.mu.Unlock()
 	var parts []string
 	for _, it := range n.attrs.Items() {
-		k, _ := pyString(it.Key)
+		k, _ := asStr(it.Key)
 		if strings.HasPrefix(k, "_") {
 			continue
 		}
@@ -167,7 +167,7 @@ func (v *Value) CallMethod(ctx context.Context, name string, args pickle.Tuple, 
 		return nil, nil
 	case "__getattribute__":
 		if len(args) == 1 {
-			if s, _ := pyString(args[0]); s == "value" {
+			if s, _ := asStr(args[0]); s == "value" {
 				return v.Get(), nil
 			}
 		}

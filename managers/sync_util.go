@@ -47,17 +47,6 @@ var notImplemented = pickle.Global{Module: "builtins", Name: "NotImplemented"}
 // the method raises MemoryError instead of exhausting the server's memory.
 const maxSeqLen = 1 << 25
 
-// pyString returns the text of a Python str (a Python 2 str too).
-func pyString(v any) (string, bool) {
-	switch s := v.(type) {
-	case string:
-		return s, true
-	case pickle.Py2String:
-		return string(s), true
-	}
-	return "", false
-}
-
 // param is one parameter of a Python signature for bindArgs.
 type param struct {
 	name     string
@@ -102,7 +91,7 @@ func bindArgs(fname string, args pickle.Tuple, kwargs *pickle.Dict, params ...pa
 	}
 	if kwargs != nil {
 		for _, it := range kwargs.Items() {
-			k, ok := pyString(it.Key)
+			k, ok := asStr(it.Key)
 			if !ok {
 				return nil, typeErrorf("keywords must be strings")
 			}

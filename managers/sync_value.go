@@ -93,7 +93,7 @@ func newArrayFromArgs(ctx context.Context, args pickle.Tuple, kwargs *pickle.Dic
 	if err != nil {
 		return nil, err
 	}
-	tc, ok := pyString(v[0])
+	tc, ok := asStr(v[0])
 	if !ok || utf8.RuneCountInString(tc) != 1 {
 		return nil, typeErrorf("array() argument 1 must be a unicode character, not %s", pickle.TypeName(v[0]))
 	}
@@ -179,7 +179,7 @@ func (t *arrayType) convert(x any) (any, error) {
 		}
 		return s, nil
 	case akChar:
-		s, ok := pyString(x)
+		s, ok := asStr(x)
 		if !ok || len(s) != 1 {
 			return nil, typeErrorf("array item must be char")
 		}
@@ -330,7 +330,7 @@ func decodeArray(v any) (string, []any, bool) {
 	}
 	switch {
 	case o.Class.Name == "_array_reconstructor" && len(o.Args) == 4:
-		tc, ok1 := pyString(o.Args[1])
+		tc, ok1 := asStr(o.Args[1])
 		mf, _, ok2 := asInt(o.Args[2])
 		raw, ok3 := o.Args[3].([]byte)
 		if !ok1 || !ok2 || !ok3 {
@@ -342,7 +342,7 @@ func decodeArray(v any) (string, []any, bool) {
 		}
 		return tc, vals, true
 	case o.Class.Name == "array" && len(o.Args) >= 1:
-		tc, ok := pyString(o.Args[0])
+		tc, ok := asStr(o.Args[0])
 		if !ok {
 			return "", nil, false
 		}
