@@ -339,24 +339,6 @@ func (d *Decoder) readByte() byte {
 	return c
 }
 
-// cloneBytes returns a copy of p, made by a single copy into memory that is
-// not zeroed first (only the allocation's rounding tail is).
-//
-// bytes.Clone does the same with one memmove, but the runtime's memmove
-// switches to non-temporal stores at 1 MiB: the copy then bypasses the cache
-// and costs about twice what CPython's memcpy does for a 1-2 MiB payload (a
-// payload the caller usually reads right away). Appending the second half
-// onto a full-capacity first half makes growslice allocate exactly len(p)
-// without zeroing (2*h < len(p), so the new capacity is len(p)), copy the
-// first half, and then copy the second: two memmoves below the threshold.
-func cloneBytes(p []byte) []byte {
-	if len(p) < 1<<20 || len(p) >= 2<<20 {
-		return bytes.Clone(p)
-	}
-	h := (len(p) - 1) / 2
-	return append(p[:h:h], p[h:]...)
-}
-
 // readLength reads a declared length and checks it against the input that
 // can possibly follow (in memory) and the allocation limit.
 func (d *Decoder) readLength(size int) int {
@@ -802,16 +784,16 @@ func (d *Decoder) step(op byte) {
 		d.push(d.rawUnicodeEscapeDecode(d.readLine()), 0)
 	case opShortBinbytes:
 		n := d.readLength(1)
-		d.push(cloneBytes(d.read(n)), 0)
+		d.push(bytes.Clone(d.read(n)), 0)
 	case opBinbytes:
 		n := d.readLength(4)
-		d.push(cloneBytes(d.read(n)), 0)
+		d.push(bytes.Clone(d.read(n)), 0)
 	case opBinbytes8:
 		n := d.readLength(8)
-		d.push(cloneBytes(d.read(n)), 0)
+		d.push(bytes.Clone(d.read(n)), 0)
 	case opBytearray8:
 		n := d.readLength(8)
-		d.push(ByteArray(cloneBytes(d.read(n))), 0)
+		d.push(ByteArray(bytes.Clone(d.read(n))), 0)
 	case opShortBinstring:
 		n := d.readLength(1)
 		d.push(Py2String(d.read(n)), 0)

@@ -369,32 +369,6 @@ func TestSharedDAGIsLinear(t *testing.T) {
 	}
 }
 
-func TestCloneBytes(t *testing.T) {
-	for _, n := range []int{0, 1, 100, 1<<20 - 1, 1 << 20, 1<<20 + 1, 3 << 19, 2<<20 - 1, 2 << 20, 5 << 20} {
-		src := make([]byte, n+7)
-		for i := range src {
-			src[i] = byte(i * 7)
-		}
-		p := src[3 : 3+n]
-		c := cloneBytes(p)
-		if !bytes.Equal(c, p) || len(c) != n {
-			t.Fatalf("n=%d: copy differs", n)
-		}
-		if n > 0 && &c[0] == &p[0] {
-			t.Fatalf("n=%d: aliases", n)
-		}
-		if n >= 1<<20 && n < 2<<20 && cap(c) > n+8192 {
-			t.Fatalf("n=%d: cap %d", n, cap(c))
-		}
-		if n > 0 {
-			c[0]++
-			if src[3] == c[0] {
-				t.Fatalf("n=%d: shares memory", n)
-			}
-		}
-	}
-}
-
 // TestSlabValuesStable checks that values boxed from the decoder's slabs
 // keep their contents while the pooled decoder decodes other pickles.
 func TestSlabValuesStable(t *testing.T) {

@@ -321,3 +321,15 @@ func TestEncoderReuse(t *testing.T) {
 		t.Fatal("want EOF")
 	}
 }
+
+func TestAppendLarge(t *testing.T) {
+	for _, n := range []int{0, 5, 1<<20 - 1, 1 << 20, 3 << 19, 2 << 20} {
+		s := strings.Repeat("ab", n/2) + strings.Repeat("c", n%2)
+		for _, dst := range [][]byte{nil, []byte("xy"), make([]byte, 3, 4<<20)} {
+			want := string(dst) + s
+			if got := appendLarge(dst, s); string(got) != want {
+				t.Fatalf("n=%d len(dst)=%d: wrong bytes", n, len(dst))
+			}
+		}
+	}
+}
