@@ -19,11 +19,42 @@ var unmarshalHook func(value any, rv reflect.Value) error
 
 // Unmarshal decodes the pickle in data and stores the result in the value
 // pointed to by v. With v of type *any the result is the value model (see the
-// package documentation); a v implementing Unmarshaler receives the
-// value-model value; any other pointer is filled by the rules of the typed
-// unmarshalling (struct fields by `pickle:"name"` tags). Bytes after the STOP
-// opcode are ignored, as Python's pickle.loads ignores them. Unmarshal never
-// calls or imports anything named in the pickle.
+// package documentation). Bytes after the STOP opcode are ignored, as
+// Python's pickle.loads ignores them. Unmarshal never calls or imports
+// anything named in the pickle. Any other target is filled from the decoded
+// value by these rules (the target type decides; [Convert] applies the same
+// rules to a value-model value):
+//
+//   - an interface with no methods receives the value-model value as is; a
+//     non-empty interface receives it when the value implements it.
+//   - a target of the value's own type (Tuple, *List, *Dict, *Object,
+//     DateTime, ...) receives it as is, keeping identity for pointer types.
+//   - a type implementing [Unmarshaler] (through a pointer) gets the value.
+//   - bool from bool; integers from int (and bool), checked for overflow;
+//     floats from float or int; complex from complex, float or int; string
+//     from str (and a Python 2 str); big.Int from int; big.Rat from
+//     fractions.Fraction, int or a finite float.
+//   - []byte and [N]byte from bytes, bytearray or a Python 2 str; other slices
+//     and arrays from list, tuple, set and frozenset (an array ignores extra
+//     items and zeroes missing ones).
+//   - a map from a dict (keys converted by these same rules), or from a set
+//     or frozenset when the element type is bool (true) or struct{}.
+//   - a struct from a dict with str keys (matched to the field name or tag
+//     name exactly, else case-insensitively; unknown keys are ignored), from
+//     an *Object (its state dict, or (dict, slots) pair, or else its
+//     arguments positionally), or from a tuple or list (positionally, in
+//     field order).
+//   - time.Time from datetime.datetime (naive taken as UTC) or
+//     datetime.date; time.Duration from datetime.timedelta or an int of
+//     nanoseconds.
+//   - None sets a pointer, interface, map or slice to nil and leaves any
+//     other target unchanged.
+//
+// A value that does not fit its target is skipped, decoding goes on, and the
+// first such mismatch is returned as an *UnmarshalTypeError with the path of
+// the field, e.g. "items[3].name", and the offset just past the pickle. A
+// shared container is converted once per target type (shared pointers stay
+// shared); a cycle into a non-pointer Go type is an error.
 func Unmarshal(data []byte, v any) error {
 	d := decPool.Get().(*Decoder)
 	d.buf, d.pos, d.base, d.err = data, 0, 0, nil
@@ -123,7 +154,14 @@ func (d *Decoder) Decode(v any) error {
 	if err != nil {
 		return err
 	}
-	return store(val, v)
+	err = store(val, v)
+	if te, ok := err.(*UnmarshalTypeError); ok && te.Offset == 0 {
+		// typed decoding runs on the decoded value, whose own position is
+		// not kept: report the end of its pickle (just past STOP), as
+		// encoding/json reports the offset after the value it read
+		te.Offset = d.InputOffset()
+	}
+	return err
 }
 
 // checkTarget reports an *InvalidUnmarshalError unless v is a non-nil

@@ -41,8 +41,34 @@ const (
 
 var encPool = sync.Pool{New: func() any { return NewEncoder(nil) }}
 
-// Marshal returns the pickle of v at protocol 4 (DefaultProtocol). See the
-// package documentation for how Go values map to Python values.
+// Marshal returns the pickle of v at protocol 4 (DefaultProtocol).
+// Value-model values (see the package documentation) are written as the
+// Python values they stand for; Go bool, integer, float, complex and string
+// kinds, []byte, []any and map[string]any as bool, int, float, complex, str,
+// bytes, list and dict. Other Go values are converted first:
+//
+//   - a struct becomes a dict of its exported fields, keyed by field name or
+//     by the name in a `pickle:"name"` tag; options omitempty and omitzero
+//     leave a field out as in encoding/json, and `pickle:"-"` always does.
+//     Embedded structs without a tag are flattened as json does.
+//   - a map becomes a dict; its keys are converted the same way and must be
+//     hashable in Python (strings, numbers, bools, arrays become tuples).
+//     Keys are written in sorted order so the output is deterministic.
+//   - a slice becomes a list, an array a tuple; a []byte or [N]byte (or a
+//     named byte slice type) becomes bytes. A nil slice or map becomes None,
+//     as a nil []any or map[string]any does (and as encoding/json writes
+//     null); a nil []byte becomes empty bytes.
+//   - a nil pointer or interface becomes None; a non-nil one is followed.
+//   - named bool, integer, float, complex and string types become bool, int,
+//     float, complex and str; uint64 values past MaxInt64 become Python ints
+//     through *big.Int. big.Int becomes int, big.Rat a fractions.Fraction.
+//   - time.Time becomes an aware datetime.datetime (see [DateTimeOf]).
+//   - a value implementing [Marshaler] (also through its address when it is
+//     addressable) is replaced by the result of MarshalPickle.
+//
+// Shared pointers, lists and dicts are written once and referenced through
+// the memo, so Python sees the same object; Go pointer cycles through
+// structs are reported as an error rather than followed forever.
 func Marshal(v any) ([]byte, error) {
 	e := encPool.Get().(*Encoder)
 	e.proto, e.py2 = DefaultProtocol, false

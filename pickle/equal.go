@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"math"
 	"math/big"
+	"reflect"
 	"unsafe"
 )
 
@@ -541,7 +542,10 @@ func unhashable(v any) error {
 // Hash returns a hash of v consistent with Equal: numbers hash like CPython
 // (hash(1) == hash(1.0) == hash(True)), strings with a per-process seed.
 // Mutable values (list, dict, set, bytearray) return a *TypeError
-// "unhashable type: 'list'".
+// "unhashable type: 'list'". Other Go values of comparable types (such as
+// the DateTime a Registry makes of a datetime) hash by value, consistently
+// with Equal, which compares them with ==; so they can be dict keys and set
+// members.
 func Hash(v any) (uint64, error) {
 	var w walk
 	return hashValue(v, 0, &w)
@@ -591,7 +595,23 @@ func hashValue(v any, depth int, w *walk) (uint64, error) {
 	if n, ok := asNumber(v); ok {
 		return hashNumber(n), nil
 	}
-	return 0, unhashable(v)
+	return hashComparable(v)
+}
+
+// hashComparable hashes a comparable Go value that is not of the value model
+// (a registry-resolved DateTime, say) consistently with Equal, which compares
+// such values with ==. Values of non-comparable types, or holding one in an
+// interface field, are unhashable.
+func hashComparable(v any) (h uint64, err error) {
+	if !reflect.TypeOf(v).Comparable() {
+		return 0, unhashable(v)
+	}
+	defer func() {
+		if recover() != nil {
+			h, err = 0, unhashable(v)
+		}
+	}()
+	return maphash.Comparable(hashSeed, v), nil
 }
 
 func hashItems(items []any, depth int, w *walk) (uint64, error) {

@@ -3,6 +3,7 @@ package pickle
 import (
 	"math"
 	"math/big"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode"
@@ -11,6 +12,8 @@ import (
 
 // Repr returns Python 3's repr() of v: 'None', 'True', "'text'", "b'\\x00'",
 // '1e+16', '[1, 2]', '{1: 2}', 'set()', recursive containers as '[...]'.
+// A Go value implementing PyReprer (DateTime, Decimal, ...) is shown by its
+// PyRepr().
 // An *Object is shown as a call of its class, e.g. "KeyError('x')" or
 // "collections.OrderedDict()": a best effort, since Python's repr may run any
 // code.
@@ -20,11 +23,25 @@ func Repr(v any) string {
 	return r.b.String()
 }
 
+// PyReprer is implemented by Go values that know their Python repr(), such
+// as the standard types of StdRegistry; Repr uses it.
+type PyReprer interface{ PyRepr() string }
+
+// PyStrer is implemented by Go values that know their Python str(); Str
+// uses it (and Repr, hence PyRepr, when a value does not implement it, as
+// Python's object.__str__ does).
+type PyStrer interface{ PyStr() string }
+
 // Str returns Python 3's str() of v: strings are returned as they are,
 // exceptions show their arguments like BaseException.__str__ (KeyError shows
-// the repr of its key), anything else is Repr(v).
+// the repr of its key), a PyStrer its PyStr(), anything else is Repr(v).
 func Str(v any) string {
 	switch x := v.(type) {
+	case PyStrer:
+		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && rv.IsNil() {
+			return "None"
+		}
+		return x.PyStr()
 	case string:
 		return pyText(x)
 	case Py2String:
@@ -191,6 +208,12 @@ func (r *reprState) repr(v any, depth int) {
 		}
 	case *Object:
 		r.object(x, depth)
+	case PyReprer:
+		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && rv.IsNil() {
+			b.WriteString("None")
+			return
+		}
+		b.WriteString(x.PyRepr())
 	default:
 		if n, ok := asNumber(v); ok {
 			switch n.kind {

@@ -25,7 +25,7 @@ func (e *SyntaxError) Error() string {
 type UnmarshalTypeError struct {
 	Value  string       // description of the Python value: "str", "int 300", "list"
 	Type   reflect.Type // type of Go value it could not be assigned to
-	Offset int64        // offset in the input, when known (0 otherwise)
+	Offset int64        // Unmarshal/Decode: input offset just past the pickle holding the value (0 from Convert)
 	Field  string       // the full path of the struct field, when there is one
 }
 
