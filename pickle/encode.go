@@ -98,14 +98,27 @@ type Encoder struct {
 	scratch    []byte // Marshal's reused output buffer
 	frameStart int    // index in buf of the current frame's header, -1 if none
 	framing    bool
-	memo       map[memoKey]int
-	strMemo    map[string]int
+	memo       ptrTable // containers by identity (memoKey)
+	strMemo    ptrTable // strings by identity, as CPython's memo (strKey)
 	globalMemo map[Global]int
 	modMemo    map[string]int
 	marshaled  map[unsafe.Pointer]any
 	nmemo      int
 	depth      int
 }
+
+// strKey identifies a string by identity (its bytes' address and length),
+// as CPython's memo does by id(): the same string value reached twice is
+// written once, equal strings made separately are written each time. It
+// costs no hashing of the contents. The pointer keeps the string alive while
+// it is in the memo, so an address cannot be reused by another string during
+// an Encode.
+type strKey struct {
+	p unsafe.Pointer
+	n int // len<<1 | 1 for the Python 2 str namespace
+}
+
+func (k strKey) ptr() (unsafe.Pointer, int) { return k.p, k.n }
 
 // memoKey identifies a mutable (or tuple) value by its address and kind.
 type memoKey struct {
@@ -206,16 +219,8 @@ type encodeError struct{ err error }
 func (e *Encoder) fail(err error) { panic(encodeError{err}) }
 
 func (e *Encoder) resetMemo() {
-	if e.memo == nil || len(e.memo) > 1<<16 {
-		e.memo = make(map[memoKey]int)
-	} else {
-		clear(e.memo)
-	}
-	if e.strMemo == nil || len(e.strMemo) > 1<<16 {
-		e.strMemo = make(map[string]int)
-	} else {
-		clear(e.strMemo)
-	}
+	e.memo.reset()
+	e.strMemo.reset()
 	if e.globalMemo == nil || len(e.globalMemo) > 1<<16 {
 		e.globalMemo = make(map[Global]int)
 	} else {
@@ -343,7 +348,7 @@ func (e *Encoder) memoizeOp() int {
 	return idx
 }
 
-func (e *Encoder) memoize(k memoKey) { e.memo[k] = e.memoizeOp() }
+func (e *Encoder) memoize(k memoKey) { e.memo.put(k.p, k.n, e.memoizeOp()) }
 
 func (e *Encoder) get(idx int) {
 	switch {
@@ -365,7 +370,7 @@ func (e *Encoder) get(idx int) {
 }
 
 func (e *Encoder) memoGet(k memoKey) bool {
-	if idx, ok := e.memo[k]; ok {
+	if idx, ok := e.memo.get(k.p, k.n); ok {
 		e.get(idx)
 		return true
 	}
@@ -683,18 +688,16 @@ func (e *Encoder) saveStr(s string) {
 		e.savePy2Str(s)
 		return
 	}
-	if len(s) > 256 {
-		// long strings are not worth hashing for a possible repeat
-		e.writeUnicode(s)
-		e.memoizeOp()
-		return
+	key := strKey{unsafe.Pointer(unsafe.StringData(s)), len(s) << 1}
+	if len(s) == 0 {
+		key.p = nil // '' is one object in CPython
 	}
-	if idx, ok := e.strMemo[s]; ok {
+	if idx, ok := e.strMemo.get(key.ptr()); ok {
 		e.get(idx)
 		return
 	}
 	e.writeUnicode(s)
-	e.strMemo[s] = e.memoizeOp()
+	e.strMemo.put(key.p, key.n, e.memoizeOp())
 }
 
 func (e *Encoder) writeUnicode(s string) {
@@ -765,8 +768,11 @@ func (e *Encoder) savePy2Str(s string) {
 		e.saveStr(s)
 		return
 	}
-	key := "\x00py2:" + s
-	if idx, ok := e.strMemo[key]; ok {
+	key := strKey{unsafe.Pointer(unsafe.StringData(s)), len(s)<<1 | 1}
+	if len(s) == 0 {
+		key.p = nil
+	}
+	if idx, ok := e.strMemo.get(key.ptr()); ok {
 		e.get(idx)
 		return
 	}
@@ -789,7 +795,7 @@ func (e *Encoder) savePy2Str(s string) {
 		e.buf = append(e.buf, py2StrRepr(s)...)
 		e.buf = append(e.buf, '\n')
 	}
-	e.strMemo[key] = e.memoizeOp()
+	e.strMemo.put(key.p, key.n, e.memoizeOp())
 }
 
 // py2StrRepr is Python 2's repr(str).
@@ -930,7 +936,7 @@ func (e *Encoder) saveTuple(t Tuple) {
 		for _, x := range t {
 			e.save(x)
 		}
-		if idx, ok := e.memo[key]; ok {
+		if idx, ok := e.memo.get(key.p, key.n); ok {
 			// the tuple is recursive: it was saved while saving its items
 			for i := 0; i < n; i++ {
 				e.write1(opPop)
@@ -946,7 +952,7 @@ func (e *Encoder) saveTuple(t Tuple) {
 	for _, x := range t {
 		e.save(x)
 	}
-	if idx, ok := e.memo[key]; ok {
+	if idx, ok := e.memo.get(key.p, key.n); ok {
 		if e.proto >= 1 {
 			e.write1(opPopMark)
 		} else {
@@ -1184,7 +1190,7 @@ func (e *Encoder) saveFrozenSet(f FrozenSet) {
 		e.save(x)
 	}
 	if f.t != nil {
-		if idx, ok := e.memo[key]; ok {
+		if idx, ok := e.memo.get(key.p, key.n); ok {
 			e.write1(opPopMark)
 			e.get(idx)
 			return
@@ -1315,7 +1321,7 @@ func (e *Encoder) saveObject(o *Object) {
 		e.saveArgs(o.Args)
 		e.write1(opReduce)
 	}
-	if idx, ok := e.memo[key]; ok {
+	if idx, ok := e.memo.get(key.p, key.n); ok {
 		// the object was created while saving its arguments
 		e.write1(opPop)
 		e.get(idx)

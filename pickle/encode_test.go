@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // TestGoldenRoundTrip decodes every golden pickle (CPython 2.7 and 3.6 to
@@ -331,5 +332,33 @@ func TestAppendLarge(t *testing.T) {
 				t.Fatalf("n=%d len(dst)=%d: wrong bytes", n, len(dst))
 			}
 		}
+	}
+}
+
+func TestPtrTable(t *testing.T) {
+	var tb ptrTable
+	xs := make([]int64, 5000)
+	for round := range 3 {
+		n := len(xs) >> (2 * round)
+		for i := range n {
+			if _, ok := tb.get(unsafe.Pointer(&xs[i]), i%3); ok {
+				t.Fatalf("round %d: %d present before put", round, i)
+			}
+			tb.put(unsafe.Pointer(&xs[i]), i%3, i)
+		}
+		tb.put(unsafe.Pointer(&xs[0]), 0, 77) // replace
+		for i := range n {
+			want := i
+			if i == 0 {
+				want = 77
+			}
+			if v, ok := tb.get(unsafe.Pointer(&xs[i]), i%3); !ok || v != want {
+				t.Fatalf("round %d: get %d = %d %v", round, i, v, ok)
+			}
+			if _, ok := tb.get(unsafe.Pointer(&xs[i]), i%3+1); ok {
+				t.Fatalf("round %d: wrong n found", round)
+			}
+		}
+		tb.reset()
 	}
 }

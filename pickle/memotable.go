@@ -1,0 +1,89 @@
+package pickle
+
+import "unsafe"
+
+// ptrTable is the encoder's memo: it maps an identity (an address and a
+// small integer: a tuple's length, a kind tag, a string's length) to a memo
+// index. It replaces a Go map because the encoder looks up every container
+// and string it writes: keyed by address, an open-addressing table with a
+// multiplicative hash is several times cheaper than hashing the key through
+// a map's generic hash. The stored pointers are visible to the garbage
+// collector, so what is in the memo stays alive (and its address unique)
+// for the whole Encode.
+type ptrTable struct {
+	slots []ptrSlot // len is 0 or a power of two
+	count int
+}
+
+type ptrSlot struct {
+	p    unsafe.Pointer
+	n    int
+	v    int32
+	used bool
+}
+
+func ptrHash(p unsafe.Pointer, n int) uint {
+	h := uint64(uintptr(p))*0x9E3779B97F4A7C15 ^ uint64(n)*0xC2B2AE3D27D4EB4F
+	return uint(h ^ h>>31)
+}
+
+func (t *ptrTable) get(p unsafe.Pointer, n int) (int, bool) {
+	if t.count == 0 {
+		return 0, false
+	}
+	mask := uint(len(t.slots) - 1)
+	for i := ptrHash(p, n) & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if !s.used {
+			return 0, false
+		}
+		if s.p == p && s.n == n {
+			return int(s.v), true
+		}
+	}
+}
+
+// put adds or replaces the entry for (p, n).
+func (t *ptrTable) put(p unsafe.Pointer, n int, v int) {
+	if (t.count+1)*4 > len(t.slots)*3 {
+		t.grow()
+	}
+	mask := uint(len(t.slots) - 1)
+	for i := ptrHash(p, n) & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if !s.used {
+			*s = ptrSlot{p: p, n: n, v: int32(v), used: true}
+			t.count++
+			return
+		}
+		if s.p == p && s.n == n {
+			s.v = int32(v)
+			return
+		}
+	}
+}
+
+func (t *ptrTable) grow() {
+	old := t.slots
+	t.slots = make([]ptrSlot, max(64, 2*len(old)))
+	t.count = 0
+	for i := range old {
+		if s := &old[i]; s.used {
+			t.put(s.p, s.n, int(s.v))
+		}
+	}
+}
+
+// reset empties the table for the next Encode. A table much larger than
+// what the last Encode used is dropped rather than cleared.
+func (t *ptrTable) reset() {
+	if t.count == 0 {
+		return
+	}
+	if len(t.slots) > 1024 && t.count*8 < len(t.slots) || len(t.slots) > 1<<20 {
+		t.slots = nil
+	} else {
+		clear(t.slots)
+	}
+	t.count = 0
+}
