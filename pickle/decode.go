@@ -822,13 +822,13 @@ func (d *Decoder) step(op byte) {
 		d.push(d.rawUnicodeEscapeDecode(d.readLine()), 0)
 	case opShortBinbytes:
 		n := d.readLength(1)
-		d.push(bytes.Clone(d.read(n)), 0)
+		d.push(d.boxBytes(bytes.Clone(d.read(n))), 0)
 	case opBinbytes:
 		n := d.readLength(4)
-		d.push(bytes.Clone(d.read(n)), 0)
+		d.push(d.boxBytes(bytes.Clone(d.read(n))), 0)
 	case opBinbytes8:
 		n := d.readLength(8)
-		d.push(bytes.Clone(d.read(n)), 0)
+		d.push(d.boxBytes(bytes.Clone(d.read(n))), 0)
 	case opBytearray8:
 		n := d.readLength(8)
 		d.push(ByteArray(bytes.Clone(d.read(n))), 0)
@@ -852,15 +852,14 @@ func (d *Decoder) step(op byte) {
 	case opNextBuffer, opReadonlyBuffer:
 		d.fail("out-of-band buffers are not supported")
 	case opEmptyTuple:
-		d.push(Tuple{}, 0)
+		d.push(emptyTuple, 0)
 	case opTuple1, opTuple2, opTuple3:
 		n := int(op-opTuple1) + 1
 		if len(d.stack)-d.markBase() < n {
 			d.fail("stack underflow")
 		}
 		base := len(d.stack) - n
-		t := make(Tuple, n)
-		copy(t, d.stack[base:])
+		t := d.newTuple(d.stack[base:])
 		var dp int32
 		for _, x := range d.depth[base:] {
 			dp = max(dp, x)
@@ -868,10 +867,12 @@ func (d *Decoder) step(op byte) {
 		clear(d.stack[base:])
 		d.stack, d.depth = d.stack[:base], d.depth[:base]
 		d.account(int64(n) * 16)
-		d.push(t, d.checkDepth(dp+1))
+		d.push(d.boxTuple(t), d.checkDepth(dp+1))
 	case opTuple:
 		items, dp := d.popMark()
-		d.push(Tuple(copyItems(items)), d.checkDepth(dp+1))
+		t := d.newTuple(items)
+		clear(items)
+		d.push(d.boxTuple(t), d.checkDepth(dp+1))
 	case opEmptyList:
 		d.push(d.newList(), 1)
 	case opList:

@@ -47,13 +47,16 @@ func box(typ, p unsafe.Pointer) any {
 }
 
 type slabs struct {
-	ints    []int64
-	floats  []float64
-	strs    []string
-	bytes   []byte
-	dicts   []Dict
-	lists   []List
-	entries []tableEntry
+	ints     []int64
+	floats   []float64
+	strs     []string
+	bytes    []byte
+	dicts    []Dict
+	lists    []List
+	entries  []tableEntry
+	items    []any
+	tuples   []Tuple
+	byteHdrs [][]byte
 }
 
 // boxInt boxes x; values 0..255 need no allocation anyway (the runtime has
@@ -132,4 +135,58 @@ func (d *Decoder) dictEntries(n int) []tableEntry {
 	m := len(s.entries)
 	s.entries = s.entries[:m+n]
 	return s.entries[m : m : m+n]
+}
+
+const (
+	slabItems    = 64 // tuple items per chunk
+	slabMaxTuple = 16 // longer tuples get their own array
+	slabHeaders  = 16 // Tuple / []byte headers per chunk
+)
+
+var (
+	tupleType = typeWord(Tuple(nil))
+	bytesType = typeWord([]byte(nil))
+	// emptyTuple is the boxed (); all empty tuples share it, as in CPython.
+	emptyTuple any = Tuple{}
+)
+
+// newTuple returns a copy of items in a Tuple whose capacity is its
+// length (appending to it reallocates).
+func (d *Decoder) newTuple(items []any) Tuple {
+	n := len(items)
+	if n > slabMaxTuple {
+		t := make(Tuple, n)
+		copy(t, items)
+		return t
+	}
+	s := &d.slab
+	if cap(s.items)-len(s.items) < n {
+		s.items = make([]any, 0, slabItems)
+	}
+	m := len(s.items)
+	s.items = append(s.items, items...)
+	return Tuple(s.items[m : m+n : m+n])
+}
+
+// boxTuple boxes t without allocating its header on its own.
+func (d *Decoder) boxTuple(t Tuple) any {
+	if len(t) == 0 {
+		return emptyTuple
+	}
+	s := &d.slab
+	if len(s.tuples) == cap(s.tuples) {
+		s.tuples = make([]Tuple, 0, slabHeaders)
+	}
+	s.tuples = append(s.tuples, t)
+	return box(tupleType, unsafe.Pointer(&s.tuples[len(s.tuples)-1]))
+}
+
+// boxBytes boxes b without allocating its header on its own.
+func (d *Decoder) boxBytes(b []byte) any {
+	s := &d.slab
+	if len(s.byteHdrs) == cap(s.byteHdrs) {
+		s.byteHdrs = make([][]byte, 0, slabHeaders)
+	}
+	s.byteHdrs = append(s.byteHdrs, b)
+	return box(bytesType, unsafe.Pointer(&s.byteHdrs[len(s.byteHdrs)-1]))
 }
