@@ -1,6 +1,9 @@
 package pickle
 
-import "unsafe"
+import (
+	"math/bits"
+	"unsafe"
+)
 
 // ptrTable is the encoder's memo: it maps an identity (an address and a
 // small integer: a tuple's length, a kind tag, a string's length) to a memo
@@ -13,6 +16,7 @@ import "unsafe"
 type ptrTable struct {
 	slots []ptrSlot // len is 0 or a power of two
 	count int
+	shift uint // 64 - log2(len(slots))
 }
 
 type ptrSlot struct {
@@ -22,9 +26,10 @@ type ptrSlot struct {
 	used bool
 }
 
-func ptrHash(p unsafe.Pointer, n int) uint {
-	h := uint64(uintptr(p))*0x9E3779B97F4A7C15 ^ uint64(n)*0xC2B2AE3D27D4EB4F
-	return uint(h ^ h>>31)
+// ptrHash is Fibonacci hashing: the top bits of the product, which depend
+// on all bits of the (8- or 16-byte aligned) address.
+func (t *ptrTable) ptrHash(p unsafe.Pointer, n int) uint {
+	return uint(((uint64(uintptr(p)) + uint64(n)*0xC2B2AE3D27D4EB4F) * 0x9E3779B97F4A7C15) >> t.shift)
 }
 
 func (t *ptrTable) get(p unsafe.Pointer, n int) (int, bool) {
@@ -32,7 +37,7 @@ func (t *ptrTable) get(p unsafe.Pointer, n int) (int, bool) {
 		return 0, false
 	}
 	mask := uint(len(t.slots) - 1)
-	for i := ptrHash(p, n) & mask; ; i = (i + 1) & mask {
+	for i := t.ptrHash(p, n); ; i = (i + 1) & mask {
 		s := &t.slots[i]
 		if !s.used {
 			return 0, false
@@ -45,11 +50,11 @@ func (t *ptrTable) get(p unsafe.Pointer, n int) (int, bool) {
 
 // put adds or replaces the entry for (p, n).
 func (t *ptrTable) put(p unsafe.Pointer, n int, v int) {
-	if (t.count+1)*4 > len(t.slots)*3 {
+	if (t.count+1)*2 > len(t.slots) { // load <= 1/2: short probe sequences
 		t.grow()
 	}
 	mask := uint(len(t.slots) - 1)
-	for i := ptrHash(p, n) & mask; ; i = (i + 1) & mask {
+	for i := t.ptrHash(p, n); ; i = (i + 1) & mask {
 		s := &t.slots[i]
 		if !s.used {
 			*s = ptrSlot{p: p, n: n, v: int32(v), used: true}
@@ -65,7 +70,9 @@ func (t *ptrTable) put(p unsafe.Pointer, n int, v int) {
 
 func (t *ptrTable) grow() {
 	old := t.slots
-	t.slots = make([]ptrSlot, max(64, 2*len(old)))
+	n := max(64, 2*len(old))
+	t.slots = make([]ptrSlot, n)
+	t.shift = uint(64 - bits.TrailingZeros(uint(n)))
 	t.count = 0
 	for i := range old {
 		if s := &old[i]; s.used {
@@ -80,8 +87,8 @@ func (t *ptrTable) reset() {
 	if t.count == 0 {
 		return
 	}
-	if len(t.slots) > 1024 && t.count*8 < len(t.slots) || len(t.slots) > 1<<20 {
-		t.slots = nil
+	if len(t.slots) > 1024 && t.count*16 < len(t.slots) || len(t.slots) > 1<<21 {
+		t.slots, t.shift = nil, 0
 	} else {
 		clear(t.slots)
 	}
