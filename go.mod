@@ -2,7 +2,6 @@ module github.com/mpgo/mpgo
 
 go 1.26
 
-require (
-	github.com/sirupsen/logrus v1.10.2 // indirect
-	golang.org/x/sys v0.13.0 // indirect
-)
+require github.com/sirupsen/logrus v1.10.2
+
+require golang.org/x/sys v0.13.0 // indirect
