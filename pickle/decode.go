@@ -267,6 +267,13 @@ func (d *Decoder) run() (result any, err error) {
 		} else {
 			clear(d.memo)
 		}
+		// the slabs are kept for the next pickle (a small request then takes
+		// a few slots, no allocation), but not after a large pickle: its
+		// values, possibly big, would stay reachable from the chunks while
+		// the (pooled) decoder lives
+		if d.alloc > slabKeepMax {
+			d.slab = slabs{}
+		}
 		if cap(d.stack) > 4096 {
 			d.stack, d.depth = nil, nil
 		} else {

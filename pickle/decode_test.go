@@ -406,3 +406,24 @@ func TestSlabValuesStable(t *testing.T) {
 		}
 	}
 }
+
+// TestSlabDroppedAfterLargePickle checks that a decoder does not keep the
+// values of a large pickle reachable through its slabs.
+func TestSlabDroppedAfterLargePickle(t *testing.T) {
+	small, _ := Marshal(Tuple{"get", Tuple{int64(1000)}})
+	big, _ := Marshal(Tuple{bytes.Repeat([]byte("x"), 100<<10), int64(1000)})
+	d := NewDecoder(bytes.NewReader(append(append([]byte{}, small...), big...)))
+	var v any
+	if err := d.Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	if cap(d.slab.tuples) == 0 {
+		t.Fatal("small pickle: slabs not kept")
+	}
+	if err := d.Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	if cap(d.slab.byteHdrs) != 0 || cap(d.slab.tuples) != 0 || cap(d.slab.ints) != 0 {
+		t.Fatal("large pickle: slabs kept")
+	}
+}

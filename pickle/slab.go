@@ -10,17 +10,20 @@ import "unsafe"
 // shared between goroutines like any other. The cost is retention: a value
 // still in use keeps its whole chunk (at most a few KiB) alive. Chunks are
 // kept by the pooled Decoder across pickles, so a small request takes a few
-// slots instead of new allocations.
+// slots instead of new allocations; after a pickle of more than slabKeepMax
+// bytes they are dropped, so that what a pooled decoder keeps reachable is
+// bounded by the size of small pickles.
 
 const (
-	slabScalars = 32   // int64 / float64 per chunk (256 bytes)
-	slabStrings = 32   // string headers per chunk (512 bytes)
-	slabBytes   = 2048 // string bytes per chunk
-	slabMaxStr  = 64   // longer strings get their own allocation
-	slabDicts   = 16   // Dict headers per chunk
-	slabLists   = 16   // List headers per chunk
-	slabEntries = 32   // dict table entries per chunk (1.5 KiB)
-	slabMaxDict = 8    // dicts with more entries get their own entries slice
+	slabScalars = 32       // int64 / float64 per chunk (256 bytes)
+	slabStrings = 32       // string headers per chunk (512 bytes)
+	slabBytes   = 2048     // string bytes per chunk
+	slabMaxStr  = 64       // longer strings get their own allocation
+	slabDicts   = 16       // Dict headers per chunk
+	slabLists   = 16       // List headers per chunk
+	slabEntries = 32       // dict table entries per chunk (1.5 KiB)
+	slabMaxDict = 8        // dicts with more entries get their own entries slice
+	slabKeepMax = 64 << 10 // a decoder drops its chunks after a pickle larger than this
 )
 
 // eface is the layout of an empty interface.
