@@ -3,6 +3,7 @@ package pickle
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -599,8 +600,8 @@ func decodeLong(p []byte) any {
 }
 
 // escapeDecode implements Python's codecs.escape_decode for the STRING
-// opcode.
-func (d *Decoder) escapeDecode(s []byte) []byte {
+// opcode (the decoder and the disassembler share it).
+func escapeDecode(s []byte) ([]byte, error) {
 	out := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -610,7 +611,7 @@ func (d *Decoder) escapeDecode(s []byte) []byte {
 		}
 		i++
 		if i >= len(s) {
-			d.fail("trailing \\ in string")
+			return nil, errors.New("trailing \\ in string")
 		}
 		c = s[i]
 		switch c {
@@ -640,12 +641,12 @@ func (d *Decoder) escapeDecode(s []byte) []byte {
 			out = append(out, byte(v))
 		case 'x':
 			if i+2 >= len(s) {
-				d.fail("invalid \\x escape")
+				return nil, fmt.Errorf("invalid \\x escape at position %d", i-1)
 			}
 			h1, ok1 := unhex(s[i+1])
 			h2, ok2 := unhex(s[i+2])
 			if !ok1 || !ok2 {
-				d.fail("invalid \\x escape")
+				return nil, fmt.Errorf("invalid \\x escape at position %d", i-1)
 			}
 			out = append(out, h1<<4|h2)
 			i += 2
@@ -653,7 +654,7 @@ func (d *Decoder) escapeDecode(s []byte) []byte {
 			out = append(out, '\\', c)
 		}
 	}
-	return out
+	return out, nil
 }
 
 func unhex(c byte) (byte, bool) {
@@ -679,7 +680,7 @@ func appendWTF8(out []byte, r rune) []byte {
 
 // rawUnicodeEscapeDecode implements Python's 'raw-unicode-escape' decoding
 // (protocol 0 UNICODE): latin-1 bytes with \uXXXX and \UXXXXXXXX escapes.
-func (d *Decoder) rawUnicodeEscapeDecode(s []byte) string {
+func rawUnicodeEscapeDecode(s []byte) (string, error) {
 	out := make([]byte, 0, len(s))
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -709,23 +710,23 @@ func (d *Decoder) rawUnicodeEscapeDecode(s []byte) string {
 		}
 		j++
 		if j+count > len(s) {
-			d.fail("truncated \\uXXXX escape")
+			return "", errors.New("truncated \\uXXXX escape")
 		}
 		var r rune
 		for k := 0; k < count; k++ {
 			h, ok := unhex(s[j+k])
 			if !ok {
-				d.fail("truncated \\uXXXX escape")
+				return "", errors.New("truncated \\uXXXX escape")
 			}
 			r = r<<4 | rune(h)
 		}
 		if r > 0x10FFFF || r < 0 {
-			d.fail("\\Uxxxxxxxx out of range")
+			return "", errors.New("\\Uxxxxxxxx out of range")
 		}
 		out = appendWTF8(out, r)
 		i = j + count
 	}
-	return string(out)
+	return string(out), nil
 }
 
 // str returns b as a boxed string; short strings are interned per decoder
@@ -826,7 +827,11 @@ func (d *Decoder) step(op byte) {
 		n := d.readLength(8)
 		d.push(string(d.read(n)), 0)
 	case opUnicode:
-		d.push(d.rawUnicodeEscapeDecode(d.readLine()), 0)
+		u, err := rawUnicodeEscapeDecode(d.readLine())
+		if err != nil {
+			d.fail("%v", err)
+		}
+		d.push(u, 0)
 	case opShortBinbytes:
 		n := d.readLength(1)
 		d.push(d.boxBytes(bytes.Clone(d.read(n))), 0)
@@ -855,7 +860,11 @@ func (d *Decoder) step(op byte) {
 		if len(line) < 2 || line[0] != line[len(line)-1] || (line[0] != '\'' && line[0] != '"') {
 			d.fail("the STRING opcode argument must be quoted")
 		}
-		d.push(Py2String(d.escapeDecode(line[1:len(line)-1])), 0)
+		b, err := escapeDecode(line[1 : len(line)-1])
+		if err != nil {
+			d.fail("%v", err)
+		}
+		d.push(Py2String(b), 0)
 	case opNextBuffer, opReadonlyBuffer:
 		d.fail("out-of-band buffers are not supported")
 	case opEmptyTuple:

@@ -10,7 +10,6 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // disStackEffect is the stack behaviour of an opcode, as pickletools describes
@@ -295,7 +294,7 @@ func disArg(op *opInfo, p []byte) (string, bool, int, error) {
 		if err != nil {
 			return "", true, 0, err
 		}
-		return disLong(b).String(), true, n, nil
+		return fmt.Sprint(decodeLong(b)), true, n, nil
 	case argDecimalnlShort, argDecimalnlLong:
 		s, n, err := line()
 		if err != nil {
@@ -339,7 +338,7 @@ func disArg(op *opInfo, p []byte) (string, bool, int, error) {
 		} else {
 			return "", true, 0, errors.New("no string quotes around " + strRepr(s))
 		}
-		b, derr := disEscapeDecode(s)
+		b, derr := escapeDecode([]byte(s))
 		if derr != nil {
 			return "", true, 0, derr
 		}
@@ -366,7 +365,11 @@ func disArg(op *opInfo, p []byte) (string, bool, int, error) {
 		if err != nil {
 			return "", true, 0, err
 		}
-		return strRepr(disRawUnicodeEscape([]byte(s))), true, n, nil
+		u, uerr := rawUnicodeEscapeDecode([]byte(s))
+		if uerr != nil {
+			return "", true, 0, uerr
+		}
+		return strRepr(u), true, n, nil
 	case argString1, argString4:
 		lb := 1
 		if op.Arg == argString4 {
@@ -398,23 +401,6 @@ func disArg(op *opInfo, p []byte) (string, bool, int, error) {
 	return "", false, 0, fmt.Errorf("unknown argument kind %d", op.Arg)
 }
 
-// disLong decodes a little-endian two's complement integer.
-func disLong(b []byte) *big.Int {
-	n := new(big.Int)
-	if len(b) == 0 {
-		return n
-	}
-	be := make([]byte, len(b))
-	for i, c := range b {
-		be[len(b)-1-i] = c
-	}
-	n.SetBytes(be)
-	if b[len(b)-1]&0x80 != 0 {
-		n.Sub(n, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
-	}
-	return n
-}
-
 // disLatin1 decodes bytes as latin-1 into a Go (UTF-8) string.
 func disLatin1(b []byte) string {
 	var sb strings.Builder
@@ -423,96 +409,4 @@ func disLatin1(b []byte) string {
 		sb.WriteRune(rune(c))
 	}
 	return sb.String()
-}
-
-// disEscapeDecode undoes Python's string-escape (codecs.escape_decode) of a
-// protocol 0 STRING argument.
-func disEscapeDecode(s string) ([]byte, error) {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '\\' {
-			out = append(out, c)
-			continue
-		}
-		i++
-		if i >= len(s) {
-			return nil, errors.New("\\ at end of string")
-		}
-		switch c := s[i]; c {
-		case '\n':
-		case '\\', '\'', '"':
-			out = append(out, c)
-		case 'a':
-			out = append(out, 7)
-		case 'b':
-			out = append(out, 8)
-		case 'f':
-			out = append(out, 12)
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'v':
-			out = append(out, 11)
-		case 'x':
-			if i+2 >= len(s) {
-				return nil, fmt.Errorf("invalid \\x escape at position %d", i-1)
-			}
-			v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
-			if err != nil {
-				return nil, fmt.Errorf("invalid \\x escape at position %d", i-1)
-			}
-			out = append(out, byte(v))
-			i += 2
-		case '0', '1', '2', '3', '4', '5', '6', '7':
-			v := int(c - '0')
-			for k := 0; k < 2 && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '7'; k++ {
-				i++
-				v = v*8 + int(s[i]-'0')
-			}
-			out = append(out, byte(v))
-		default:
-			out = append(out, '\\', c)
-		}
-	}
-	return out, nil
-}
-
-// disRawUnicodeEscape decodes Python's raw-unicode-escape into WTF-8 (lone
-// surrogates kept as their 3-byte encodings, as the value model keeps them).
-func disRawUnicodeEscape(b []byte) string {
-	var sb strings.Builder
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if c == '\\' && i+1 < len(b) && (b[i+1] == 'u' || b[i+1] == 'U') {
-			n := 4
-			if b[i+1] == 'U' {
-				n = 8
-			}
-			if i+2+n <= len(b) {
-				if v, err := strconv.ParseUint(string(b[i+2:i+2+n]), 16, 32); err == nil && v <= 0x10ffff {
-					disWriteWTF8(&sb, rune(v))
-					i += 1 + n
-					continue
-				}
-			}
-		}
-		sb.WriteRune(rune(c))
-	}
-	return sb.String()
-}
-
-// disWriteWTF8 writes r, encoding a surrogate as its 3-byte form.
-func disWriteWTF8(sb *strings.Builder, r rune) {
-	if r >= 0xD800 && r <= 0xDFFF {
-		sb.WriteByte(0xED)
-		sb.WriteByte(byte(0x80 | (r>>6)&0x3F))
-		sb.WriteByte(byte(0x80 | r&0x3F))
-		return
-	}
-	var buf [utf8.UTFMax]byte
-	sb.Write(buf[:utf8.EncodeRune(buf[:], r)])
 }
