@@ -157,6 +157,9 @@ func (w *refWalker) walkSlice(items []any, depth int) ([]any, bool) {
 // resolveRefs replaces every RebuildProxy in args whose ident is one of the server's objects
 // by a live *Ref.
 func (s *Server) resolveRefs(args pickle.Tuple, kwargs *pickle.Dict) (pickle.Tuple, *pickle.Dict) {
+	if allScalar(args) && (kwargs == nil || kwargs.Len() == 0) {
+		return args, kwargs // the common case: nothing to resolve, nothing to allocate
+	}
 	w := &refWalker{memo: map[any]any{}}
 	w.replace = func(v any) (any, bool) {
 		o, ok := v.(*pickle.Object)
@@ -191,6 +194,9 @@ func (s *Server) resolveRefs(args pickle.Tuple, kwargs *pickle.Dict) (pickle.Tup
 // rewriteRefs replaces every *Ref in a reply value by what this connection's client can use:
 // the proxy with the address the client reached us at (Python 3) or the referent's value (Python 2).
 func (c *serverConn) rewriteRefs(v any) (any, error) {
+	if scalar(v) {
+		return v, nil
+	}
 	w := &refWalker{memo: map[any]any{}}
 	w.replace = func(x any) (any, bool) {
 		r, ok := x.(*Ref)
@@ -216,4 +222,24 @@ func (c *serverConn) rewriteRefs(v any) (any, error) {
 	}
 	out, _ := w.walk(v, 0)
 	return out, w.err
+}
+
+// scalar reports whether v is a value that cannot contain a proxy or a *Ref (no container, no
+// object), so that walking it can be skipped.
+func scalar(v any) bool {
+	switch v.(type) {
+	case nil, bool, int64, float64, string, []byte, complex128, pickle.Py2String, pickle.ByteArray:
+		return true
+	}
+	return false
+}
+
+// allScalar reports whether every item of t is scalar.
+func allScalar(t pickle.Tuple) bool {
+	for _, v := range t {
+		if !scalar(v) {
+			return false
+		}
+	}
+	return true
 }

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -34,15 +37,21 @@ type serverConn struct {
 	ctx    context.Context // cancelled when the connection ends or the server is closed
 	cancel context.CancelFunc
 
-	reqs     chan incoming
-	readerWG sync.WaitGroup
+	// Peer watching during long calls (see armWatch): raw is the socket, nil when the
+	// connection has none (then a closed peer is only noticed at the next read).
+	raw       syscall.RawConn
+	nc        net.Conn
+	watchMu   sync.Mutex
+	armed     bool          // a call is in flight; guarded by watchMu
+	watchDone chan struct{} // closed when the running watcher returns; guarded by watchMu
+	watchT    *time.Timer   // fires watchPeer; created on the first call
 
 	idle bool // waiting for a request; guarded by srv.mu
 
 	dialect wireDialect // of the first request
 }
 
-// incoming is one request read (and decoded) by the reader goroutine.
+// incoming is one request read (and decoded) by next.
 type incoming struct {
 	req     Request
 	err     error // decoding or shape error: answered with '#TRACEBACK'
@@ -51,7 +60,14 @@ type incoming struct {
 }
 
 func newServerConn(s *Server, c frameConn, remote string) *serverConn {
-	sc := &serverConn{srv: s, c: c, remote: remote, reqs: make(chan incoming)}
+	sc := &serverConn{srv: s, c: c, remote: remote}
+	if nc, ok := c.(interface{ NetConn() net.Conn }); ok {
+		if sc2, ok := nc.NetConn().(syscall.Conn); ok {
+			if raw, err := sc2.SyscallConn(); err == nil {
+				sc.raw, sc.nc = raw, nc.NetConn()
+			}
+		}
+	}
 	sc.addr = connection.PythonAddress(c.LocalAddr())
 	sc.ctx, sc.cancel = context.WithCancel(WithCallerID(s.baseCtx, NewCallerID()))
 	sc.log = s.log().WithField("remote", remote)
@@ -66,12 +82,7 @@ func (c *serverConn) close() {
 
 func (c *serverConn) serve() {
 	defer c.srv.connDone(c)
-	c.readerWG.Add(1)
-	go c.reader()
-	defer func() {
-		c.close()
-		c.readerWG.Wait()
-	}()
+	defer c.close()
 	defer func() {
 		if p := recover(); p != nil { // a bug of ours: never take the server down
 			c.log.WithField("err", fmt.Sprint(p)).Error("managers: panic serving connection")
@@ -101,31 +112,83 @@ func (c *serverConn) serve() {
 		c.methodLoop()
 		return
 	}
+	c.armWatch()
+	defer c.disarmWatch()
 	c.servePublic(in.req)
 }
 
-// reader reads and decodes requests ahead of the serving goroutine, so that a connection
-// closed by its peer cancels the call in flight.
-func (c *serverConn) reader() {
-	defer c.readerWG.Done()
-	for {
-		var in incoming
-		frame, err := c.c.ReadFrame()
-		if err != nil {
-			in.readErr = err
-			c.cancel()
-		} else {
-			in.dialect = detectDialect(frame)
-			in.req, in.err = decodeRequestSafe(frame)
+// watchDelay is how long a call may run before its connection is watched for the peer
+// going away. Short calls (nearly all) never start a watcher: requests are read and served by
+// the connection's one goroutine, with no hand-off and no second goroutine per connection.
+const watchDelay = 20 * time.Millisecond
+
+// armWatch is called before a call that may block: if the call is still running after
+// watchDelay, watchPeer waits (in the timer's goroutine) for the peer to close the connection
+// and then cancels the call's context, so that a blocking method (Queue.get, Lock.acquire, ...)
+// whose client went away returns instead of taking an item for nobody. disarmWatch must follow.
+func (c *serverConn) armWatch() {
+	if c.raw == nil {
+		return
+	}
+	c.watchMu.Lock()
+	c.armed = true
+	c.watchMu.Unlock()
+	if c.watchT == nil {
+		c.watchT = time.AfterFunc(watchDelay, c.watchPeer)
+	} else {
+		c.watchT.Reset(watchDelay)
+	}
+}
+
+// disarmWatch ends the watch of armWatch and waits until no watcher reads the socket.
+func (c *serverConn) disarmWatch() {
+	if c.raw == nil || c.watchT == nil {
+		return
+	}
+	stopped := c.watchT.Stop()
+	c.watchMu.Lock()
+	c.armed = false
+	done := c.watchDone
+	c.watchDone = nil
+	c.watchMu.Unlock()
+	if stopped || done == nil {
+		return
+	}
+	_ = c.nc.SetReadDeadline(aLongTimeAgo) // interrupts the watcher's wait
+	<-done
+	_ = c.nc.SetReadDeadline(time.Time{})
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+// watchPeer runs when a call has lasted watchDelay: it waits until the socket is readable and
+// cancels the connection's context if the peer closed it. Data from the peer (a client that
+// sends before its reply came, which CPython never does) is left for the next read.
+func (c *serverConn) watchPeer() {
+	c.watchMu.Lock()
+	if !c.armed {
+		c.watchMu.Unlock()
+		return
+	}
+	done := make(chan struct{})
+	c.watchDone = done
+	c.watchMu.Unlock()
+	defer close(done)
+	var b [1]byte
+	eof := false
+	err := c.raw.Read(func(fd uintptr) bool {
+		n, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		if rerr == syscall.EAGAIN || rerr == syscall.EINTR {
+			return false // wait for readability
 		}
-		select {
-		case c.reqs <- in:
-		case <-c.ctx.Done():
-			return
-		}
-		if err != nil {
-			return
-		}
+		eof = n == 0 || rerr != nil
+		return true
+	})
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return // the call ended: disarmWatch interrupted us
+	}
+	if eof || err != nil {
+		c.cancel()
 	}
 }
 
@@ -146,10 +209,12 @@ func (c *serverConn) next() (incoming, bool) {
 		return incoming{}, false
 	}
 	var in incoming
-	select {
-	case in = <-c.reqs:
-	case <-c.ctx.Done():
-		return incoming{}, false
+	frame, err := c.c.ReadFrame()
+	if err != nil {
+		in.readErr = err
+	} else {
+		in.dialect = detectDialect(frame)
+		in.req, in.err = decodeRequestSafe(frame)
 	}
 	c.srv.connIdle(c, false)
 	if in.readErr != nil {
@@ -173,10 +238,12 @@ func decodeErrorReply(err error, where string) Reply {
 
 // send encodes and writes a reply. It reports false when the connection must end.
 func (c *serverConn) send(rep Reply) bool {
-	frame, err := c.encodeReply(rep)
+	st := replyEncPool.Get().(*replyEnc)
+	defer st.release()
+	frame, err := c.encodeReply(st, rep)
 	if err != nil {
 		c.log.WithField("err", err.Error()).Info("managers: reply cannot be pickled")
-		frame, err = c.dialect.marshal(Reply{Kind: KindUnserializable, Value: unserializableText(err)})
+		frame, err = st.marshal(c.dialect, Reply{Kind: KindUnserializable, Value: unserializableText(err)})
 		if err != nil {
 			return false
 		}
@@ -190,7 +257,72 @@ func (c *serverConn) send(rep Reply) bool {
 	return true
 }
 
-func (c *serverConn) encodeReply(rep Reply) (frame []byte, err error) {
+// replyEnc is a reusable reply encoder and output buffer (pooled, so that idle connections
+// hold none).
+type replyEnc struct {
+	enc *pickle.Encoder
+	buf []byte
+	tup pickle.Tuple // the reply 2-tuple, reused
+	box any          // tup boxed once
+}
+
+var replyEncPool = sync.Pool{New: func() any {
+	st := &replyEnc{enc: pickle.NewEncoder(nil), tup: make(pickle.Tuple, 2)}
+	st.box = st.tup
+	return st
+}}
+
+// Reply kinds boxed once (a string converted to an interface allocates).
+var (
+	boxedReturn any = KindReturn
+	boxedError  any = KindError
+	boxedProxy  any = KindProxy
+)
+
+// replyTuple returns the reply as a pickle tuple, without allocating for the usual kinds.
+func (st *replyEnc) replyTuple(rep Reply) any {
+	switch rep.Kind {
+	case KindReturn:
+		st.tup[0] = boxedReturn
+	case KindError:
+		st.tup[0] = boxedError
+	case KindProxy:
+		st.tup[0] = boxedProxy
+	default:
+		st.tup[0] = rep.Kind
+	}
+	st.tup[1] = rep.Value
+	return st.box
+}
+
+// maxPooledReply is the largest reply buffer kept for reuse.
+const maxPooledReply = 64 << 10
+
+func (st *replyEnc) release() {
+	st.tup[0], st.tup[1] = nil, nil
+	if cap(st.buf) > maxPooledReply {
+		st.buf = nil
+	}
+	replyEncPool.Put(st)
+}
+
+// marshal pickles v in dialect d into st's buffer; the result is valid until st is released.
+func (st *replyEnc) marshal(d wireDialect, v any) ([]byte, error) {
+	protocol := d.protocol
+	if protocol == 0 {
+		protocol = 4
+	}
+	st.enc.SetProtocol(protocol)
+	st.enc.SetPython2(d.python2)
+	out, err := st.enc.AppendEncode(st.buf[:0], v)
+	if err != nil {
+		return nil, err
+	}
+	st.buf = out
+	return out, nil
+}
+
+func (c *serverConn) encodeReply(st *replyEnc, rep Reply) (frame []byte, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("pickle: encoder panic: %v", p)
@@ -201,7 +333,7 @@ func (c *serverConn) encodeReply(rep Reply) (frame []byte, err error) {
 		return nil, err
 	}
 	rep.Value = v
-	return c.dialect.marshal(rep)
+	return st.marshal(c.dialect, st.replyTuple(rep))
 }
 
 // methodLoop serves (ident, method, args, kwds) requests until EOF (CPython's serve_client).
@@ -226,7 +358,9 @@ func (c *serverConn) methodLoop() {
 // callMethod runs one method call and returns its reply.
 func (c *serverConn) callMethod(req Request) (rep Reply) {
 	s := c.srv
-	log := c.log.WithFields(logrus.Fields{"ident": req.Ident, "method": req.Name})
+	log := func() logrus.FieldLogger { // only on failure paths: no allocation per call
+		return c.log.WithFields(logrus.Fields{"ident": req.Ident, "method": req.Name})
+	}
 	var e *entry
 	if req.Ident != "" {
 		e = s.tab.lookup(req.Ident)
@@ -250,22 +384,25 @@ func (c *serverConn) callMethod(req Request) (rep Reply) {
 	}
 	args, kwargs := s.resolveRefs(req.Args, req.Kwargs)
 	where := req.Name
-	code := fmt.Sprintf("res = function(*args, **kwds)  # %s.%s", typeid, req.Name)
+	code := func() string { return "res = function(*args, **kwds)  # " + typeid + "." + req.Name }
 	defer func() {
 		if p := recover(); p != nil {
-			log.WithField("err", fmt.Sprint(p)).Error("managers: panic in method")
-			rep = panicReply(where, code, p)
+			c.disarmWatch()
+			log().WithField("err", fmt.Sprint(p)).Error("managers: panic in method")
+			rep = panicReply(where, code(), p)
 		}
 	}()
 	ctx := c.ctx
 	if c.dialect.python2 {
 		ctx = withPython2(ctx) // (sync-types) a few results differ for Python 2 clients
 	}
+	c.armWatch()
 	res, err := e.obj.CallMethod(ctx, req.Name, args, kwargs)
+	c.disarmWatch()
 	if err != nil {
-		rep = errorReply(err, true, where, code)
+		rep = errorReply(err, true, where, code())
 		if rep.Kind == KindTraceback {
-			log.WithField("err", err.Error()).Info("managers: method failed")
+			log().WithField("err", err.Error()).Info("managers: method failed")
 		}
 		return rep
 	}
