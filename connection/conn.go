@@ -38,8 +38,11 @@ func (e *BufferTooShortError) Error() string {
 	return fmt.Sprintf("connection: buffer too short for a %d-byte message", len(e.Payload))
 }
 
-// readBufSize is the size of a Conn's read buffer.
-const readBufSize = 32 << 10
+// readBufSize is the size of a Conn's read buffer. It is small because every
+// connection holds it while idle (10,000 idle connections should cost little);
+// manager requests are a few hundred bytes, and bufio reads a frame larger
+// than the buffer straight into the payload slice.
+const readBufSize = 2 << 10
 
 // smallFrame is the largest frame copied into the write buffer; larger ones
 // go out with writev (header and payload in one syscall) on sockets.
