@@ -1,16 +1,3 @@
-// Command mpgo serves, calls and inspects Python multiprocessing managers and connections from Go.
-//
-// Usage:
-//
-//	mpgo serve   [flags]             run a SyncManager-compatible server (the quick start)
-//	mpgo echo    [flags]             run a multiprocessing.connection echo peer for tests
-//	mpgo call    [flags] TYPEID METHOD [ARG...]
-//	                                 create an object on a running manager and call one method
-//	mpgo inspect [flags]             print debug_info and number_of_objects of a manager
-//	mpgo pickle  dis|json|recode [FILE]
-//	                                 disassemble, show or re-encode a Python pickle
-//
-// Run "mpgo COMMAND -h" for the flags of a command.
 package main
 
 import (
