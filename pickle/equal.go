@@ -264,7 +264,7 @@ func isIdentical(a, b any) bool {
 	return false
 }
 
-// seqItems returns the items of a list-like or tuple-like value.
+// listItems returns the items of a list-like value (*List or []any).
 func listItems(v any) ([]any, bool) {
 	switch x := v.(type) {
 	case *List:

@@ -1,58 +1,12 @@
 package pickle_test
 
 import (
-	"bufio"
-	"compress/gzip"
-	"encoding/hex"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/mpgo/mpgo/pickle"
 )
-
-// corpusEntry is one pickle of the golden corpus written by every CPython
-// (python_fixtures/gen_pickle_corpus.py).
-type corpusEntry struct {
-	file  string
-	Name  string `json:"name"`
-	Proto int    `json:"proto"`
-	Hex   string `json:"hex"`
-}
-
-func loadCorpus(t *testing.T) []corpusEntry {
-	t.Helper()
-	files, _ := filepath.Glob("testdata/golden/*.jsonl.gz")
-	if len(files) == 0 {
-		t.Skip("no golden corpus under testdata/golden")
-	}
-	var out []corpusEntry
-	for _, fn := range files {
-		f, err := os.Open(fn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(zr)
-		sc.Buffer(nil, 1<<22)
-		for sc.Scan() {
-			var e corpusEntry
-			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-				t.Fatal(err)
-			}
-			e.file = filepath.Base(fn)
-			out = append(out, e)
-		}
-		f.Close()
-	}
-	return out
-}
 
 // TestStdRegistryCorpus decodes the whole CPython corpus (2.7, 3.6 to 3.13,
 // every protocol) with the standard registry: every datetime, date, time,
@@ -92,11 +46,8 @@ func TestStdRegistryCorpus(t *testing.T) {
 			}
 		}
 	}
-	for _, e := range loadCorpus(t) {
-		data, err := hex.DecodeString(e.Hex)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, e := range pickle.LoadGolden(t) {
+		data := e.Data
 		var plain any
 		if err := pickle.Unmarshal(data, &plain); err != nil {
 			continue // the core's own corpus test reports decode failures
@@ -105,17 +56,17 @@ func TestStdRegistryCorpus(t *testing.T) {
 		dec.SetRegistry(reg)
 		var v any
 		if err := dec.Decode(&v); err != nil {
-			t.Errorf("%s %s p%d: decode with StdRegistry: %v", e.file, e.Name, e.Proto, err)
+			t.Errorf("%s %s p%d: decode with StdRegistry: %v", e.File, e.Name, e.Proto, err)
 			continue
 		}
 		walk(v, 0)
-		py2 := strings.HasPrefix(e.file, "py2")
+		py2 := strings.HasPrefix(e.File, "py2")
 		var buf strings.Builder
 		enc := pickle.NewEncoder(&buf)
 		enc.SetProtocol(e.Proto)
 		enc.SetPython2(py2)
 		if err := enc.Encode(v); err != nil {
-			t.Errorf("%s %s p%d: re-encode: %v", e.file, e.Name, e.Proto, err)
+			t.Errorf("%s %s p%d: re-encode: %v", e.File, e.Name, e.Proto, err)
 			continue
 		}
 		if _, isFr := v.(pickle.Fraction); isStd(v) && !isFr {
@@ -125,18 +76,18 @@ func TestStdRegistryCorpus(t *testing.T) {
 			genc.SetProtocol(e.Proto)
 			genc.SetPython2(py2)
 			if err := genc.Encode(plain); err == nil && gbuf.String() != buf.String() {
-				t.Errorf("%s %s p%d: Go type encodes as\n%x\n, the generic object as\n%x", e.file, e.Name, e.Proto, buf.String(), gbuf.String())
+				t.Errorf("%s %s p%d: Go type encodes as\n%x\n, the generic object as\n%x", e.File, e.Name, e.Proto, buf.String(), gbuf.String())
 			}
 		}
 		dec = pickle.NewDecoder(strings.NewReader(buf.String()))
 		dec.SetRegistry(reg)
 		var back any
 		if err := dec.Decode(&back); err != nil {
-			t.Errorf("%s %s p%d: decode of re-encoded: %v", e.file, e.Name, e.Proto, err)
+			t.Errorf("%s %s p%d: decode of re-encoded: %v", e.File, e.Name, e.Proto, err)
 			continue
 		}
 		if isStd(v) && !reflect.DeepEqual(back, v) {
-			t.Errorf("%s %s p%d: %#v re-encoded as %#v", e.file, e.Name, e.Proto, v, back)
+			t.Errorf("%s %s p%d: %#v re-encoded as %#v", e.File, e.Name, e.Proto, v, back)
 		}
 	}
 	for _, name := range []string{"DateTime", "Date", "Time", "TimeDelta", "TimeZone", "Decimal", "Fraction"} {

@@ -503,7 +503,7 @@ func (d *unmarshalState) convert(v any, vt reflect.Type, rv reflect.Value, depth
 				return nil
 			}
 		}
-		items, ok := seqItems(v)
+		items, ok := iterItems(v)
 		if !ok {
 			break
 		}
@@ -526,7 +526,7 @@ func (d *unmarshalState) convert(v any, vt reflect.Type, rv reflect.Value, depth
 				return nil
 			}
 		}
-		items, ok := seqItems(v)
+		items, ok := iterItems(v)
 		if !ok {
 			break
 		}
@@ -569,21 +569,6 @@ func bytesValue(v any) ([]byte, bool) {
 		return x, true
 	case Py2String:
 		return []byte(x), true
-	}
-	return nil, false
-}
-
-// seqItems returns the items of a sequence or set.
-func seqItems(v any) ([]any, bool) {
-	switch x := v.(type) {
-	case *List:
-		return x.Items, true
-	case Tuple:
-		return x, true
-	case *Set:
-		return x.Items(), true
-	case FrozenSet:
-		return x.Items(), true
 	}
 	return nil, false
 }
@@ -678,7 +663,7 @@ func (d *unmarshalState) mapValue(v any, rv reflect.Value, depth int) error {
 			d.mismatch(v, t)
 			return nil
 		}
-		items, _ := seqItems(v)
+		items, _ := iterItems(v)
 		if rv.IsNil() {
 			rv.Set(reflect.MakeMapWithSize(t, len(items)))
 		}
