@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpgo/mpgo/bench/internal/loadgen"
 	"github.com/mpgo/mpgo/connection"
 )
 
@@ -165,22 +166,7 @@ func startPlainEcho(tb testing.TB) string {
 			}
 			go func() {
 				defer c.Close()
-				buf := make([]byte, 64<<10)
-				for {
-					if _, err := io.ReadFull(c, buf[:4]); err != nil {
-						return
-					}
-					n := int(binary.BigEndian.Uint32(buf))
-					if 4+n > len(buf) {
-						return
-					}
-					if _, err := io.ReadFull(c, buf[4:4+n]); err != nil {
-						return
-					}
-					if _, err := c.Write(buf[:4+n]); err != nil {
-						return
-					}
-				}
+				loadgen.Echo(c)
 			}()
 		}
 	}()

@@ -201,26 +201,7 @@ func runEcho() error {
 		}
 		go func() {
 			defer c.Close()
-			br := bufio.NewReaderSize(c, 4096)
-			buf := make([]byte, 0, 4096)
-			for {
-				var hdr [4]byte
-				if _, err := io.ReadFull(br, hdr[:]); err != nil {
-					return
-				}
-				n := int(uint32(hdr[0])<<24 | uint32(hdr[1])<<16 | uint32(hdr[2])<<8 | uint32(hdr[3]))
-				if n > 16<<20 {
-					return
-				}
-				buf = append(buf[:0], hdr[:]...)
-				buf = append(buf, make([]byte, n)...)
-				if _, err := io.ReadFull(br, buf[4:]); err != nil {
-					return
-				}
-				if _, err := c.Write(buf); err != nil {
-					return
-				}
-			}
+			loadgen.Echo(c)
 		}()
 	}
 }
