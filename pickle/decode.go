@@ -56,12 +56,25 @@ var unmarshalHook func(value any, rv reflect.Value) error
 // the field, e.g. "items[3].name", and the offset just past the pickle. A
 // shared container is converted once per target type (shared pointers stay
 // shared); a cycle into a non-pointer Go type is an error.
-func Unmarshal(data []byte, v any) error {
+func Unmarshal(data []byte, v any) error { return unmarshal(data, v, false) }
+
+// UnmarshalOwned is [Unmarshal] for a caller that hands data over, as
+// [bytes.NewBuffer] takes its slice: Python bytes and bytearray values in the
+// result share data's memory instead of being copied, so a large binary
+// payload decodes with no allocation and no copy. The caller must not use
+// data after the call (the decoded values own it), and any of those values
+// kept alive keeps all of data alive. Strings are still copied. It is meant
+// for buffers read for this one pickle, such as a received frame that is not
+// reused.
+func UnmarshalOwned(data []byte, v any) error { return unmarshal(data, v, true) }
+
+func unmarshal(data []byte, v any, owned bool) error {
 	d := decPool.Get().(*Decoder)
 	d.buf, d.pos, d.base, d.err = data, 0, 0, nil
 	d.limits = DefaultLimits
+	d.owned = owned
 	err := d.Decode(v)
-	d.buf = nil
+	d.buf, d.owned = nil, false
 	decPool.Put(d)
 	return err
 }
@@ -92,13 +105,15 @@ type Decoder struct {
 	nmemo  int
 	proto  int
 	alloc  int64
-	intern map[string]any // short strings seen before, boxed (kept across pickles)
-	slab   slabs          // chunks for small values (slab.go), kept across pickles
+	intern *internCache // short strings seen before, boxed (kept across pickles)
+	slab   slabs        // chunks for small values (slab.go), kept across pickles
 	// sawClass: an opcode that can make an *Object ran (else the registry
 	// has nothing to resolve)
 	sawClass bool
-	op       byte
-	opPos    int64
+	// owned: buf was handed over (UnmarshalOwned), bytes values may share it
+	owned bool
+	op    byte
+	opPos int64
 }
 
 type memoEntry struct {
@@ -729,25 +744,63 @@ func rawUnicodeEscapeDecode(s []byte) (string, error) {
 	return string(out), nil
 }
 
+// takeBytes returns the bytes of a bytes or bytearray value read from the
+// input: a copy, or with owned input the input itself (its capacity cut, so
+// that appending to the value never writes into what follows).
+func (d *Decoder) takeBytes(b []byte) []byte {
+	if d.owned {
+		return b[:len(b):len(b)]
+	}
+	return bytes.Clone(b)
+}
+
 // str returns b as a boxed string; short strings are interned per decoder
 // (method names, typeids and dict keys repeat in every request), which saves
 // two allocations each.
 func (d *Decoder) str(b []byte) any {
-	if len(b) > 24 {
+	if len(b) > internMax {
 		return d.boxString(d.makeString(b))
 	}
-	if v, ok := d.intern[string(b)]; ok {
-		return v
+	if d.intern == nil {
+		d.intern = new(internCache)
+	}
+	slot := &d.intern[internHash(b)]
+	if slot.s == string(b) && slot.v != nil {
+		return slot.v
 	}
 	s := d.makeString(b)
 	v := d.boxString(s)
-	if d.intern == nil {
-		d.intern = make(map[string]any, 64)
-	}
-	if len(d.intern) < 1024 {
-		d.intern[s] = v
-	}
+	slot.s, slot.v = s, v
 	return v
+}
+
+// internMax is the longest string the decoder interns.
+const internMax = 24
+
+// internCache is a direct-mapped cache of boxed short strings: a miss
+// replaces the slot. The names a manager request repeats (method names,
+// dict keys, idents) hit it and cost no allocation; a stream of distinct
+// strings costs one hash and one comparison each, unlike a map, which would
+// grow or need eviction.
+type internCache [256]struct {
+	s string
+	v any
+}
+
+// internHash hashes up to internMax bytes into a slot number.
+func internHash(b []byte) uint8 {
+	const k = 0x9E3779B97F4A7C15
+	h := uint64(len(b)) * k
+	for len(b) >= 8 {
+		h = (h ^ binary.LittleEndian.Uint64(b)) * k
+		b = b[8:]
+	}
+	var t uint64
+	for i, c := range b {
+		t |= uint64(c) << (8 * i)
+	}
+	h = (h ^ t) * k
+	return uint8(h >> 56)
 }
 
 // ---- the machine ----
@@ -834,16 +887,16 @@ func (d *Decoder) step(op byte) {
 		d.push(u, 0)
 	case opShortBinbytes:
 		n := d.readLength(1)
-		d.push(d.boxBytes(bytes.Clone(d.read(n))), 0)
+		d.push(d.boxBytes(d.takeBytes(d.read(n))), 0)
 	case opBinbytes:
 		n := d.readLength(4)
-		d.push(d.boxBytes(bytes.Clone(d.read(n))), 0)
+		d.push(d.boxBytes(d.takeBytes(d.read(n))), 0)
 	case opBinbytes8:
 		n := d.readLength(8)
-		d.push(d.boxBytes(bytes.Clone(d.read(n))), 0)
+		d.push(d.boxBytes(d.takeBytes(d.read(n))), 0)
 	case opBytearray8:
 		n := d.readLength(8)
-		d.push(ByteArray(bytes.Clone(d.read(n))), 0)
+		d.push(ByteArray(d.takeBytes(d.read(n))), 0)
 	case opShortBinstring:
 		n := d.readLength(1)
 		d.push(Py2String(d.read(n)), 0)
@@ -1135,14 +1188,28 @@ func (d *Decoder) persistent(pid any) any {
 func (d *Decoder) appendItems(n int, items []any, dp int32) {
 	switch t := d.stack[n].(type) {
 	case *List:
-		t.Items = append(t.Items, items...)
+		t.Items = appendBatch(t.Items, items)
 	case *Object:
-		t.ListItems = append(t.ListItems, items...)
+		t.ListItems = appendBatch(t.ListItems, items)
 	default:
 		d.fail("APPEND on a %s", TypeName(t))
 	}
 	d.account(int64(len(items)) * 16)
 	d.depth[n] = d.checkDepth(max(d.depth[n], dp+1))
+}
+
+// appendBatch appends the items of one APPENDS. Picklers write long lists
+// in batches of 1000 (CPython's _BATCHSIZE, ours too), so a full batch means
+// more are likely to follow: the list then grows to twice what it needs.
+// append's 1.25x steps would allocate about five times the final size of a
+// 10,000-item list on the way, all of it garbage but the last.
+func appendBatch(s, items []any) []any {
+	if need := len(s) + len(items); need > cap(s) && len(items) >= batchSize {
+		grown := make([]any, len(s), 2*need)
+		copy(grown, s)
+		s = grown
+	}
+	return append(s, items...)
 }
 
 func (d *Decoder) setItems(n int, kv []any, dp int32) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"unsafe"
 )
 
 func decodeRepr(t *testing.T, data string) string {
@@ -425,5 +426,63 @@ func TestSlabDroppedAfterLargePickle(t *testing.T) {
 	}
 	if cap(d.slab.byteHdrs) != 0 || cap(d.slab.tuples) != 0 || cap(d.slab.ints) != 0 {
 		t.Fatal("large pickle: slabs kept")
+	}
+}
+
+// TestUnmarshalOwned: every golden pickle decodes to the same value with
+// UnmarshalOwned as with Unmarshal, and bytes values share the input.
+func TestUnmarshalOwned(t *testing.T) {
+	for _, e := range loadGolden(t) {
+		var v, w any
+		err1 := Unmarshal(e.Data, &v)
+		err2 := UnmarshalOwned(bytes.Clone(e.Data), &w)
+		if (err1 == nil) != (err2 == nil) {
+			t.Fatalf("%s/p%d: Unmarshal: %v, UnmarshalOwned: %v", e.Name, e.Proto, err1, err2)
+		}
+		if err1 == nil && !sameValue(v, w) {
+			t.Fatalf("%s/p%d: differ: %s vs %s", e.Name, e.Proto, Repr(v), Repr(w))
+		}
+	}
+	for _, proto := range []int{3, 4, 5} {
+		payload := bytes.Repeat([]byte{0xab}, 1<<20)
+		enc := NewEncoder(nil)
+		enc.SetProtocol(proto)
+		data, err := enc.AppendEncode(nil, Tuple{payload, ByteArray("ba"), []byte("x")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := UnmarshalOwned(data, &v); err != nil {
+			t.Fatal(err)
+		}
+		tup := v.(Tuple)
+		got, ba := tup[0].([]byte), tup[1].(ByteArray)
+		if !bytes.Equal(got, payload) || string(ba) != "ba" || string(tup[2].([]byte)) != "x" {
+			t.Fatalf("protocol %d: wrong value %s", proto, Repr(v))
+		}
+		inside := func(b []byte) bool {
+			p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+			lo := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+			return p >= lo && p < lo+uintptr(len(data))
+		}
+		// (below protocol 5 a bytearray is bytearray(b'...'), a copy of a
+		// bytes value that may be shared, so only BYTEARRAY8 can share)
+		if !inside(got) || proto >= 5 && !inside(ba) {
+			t.Errorf("protocol %d: bytes values were copied", proto)
+		}
+		// appending to a shared value never writes into the input after it
+		before := bytes.Clone(data)
+		_ = append(got, 1, 2, 3)
+		_ = append(ba, 'x')
+		if !bytes.Equal(before, data) {
+			t.Errorf("protocol %d: appending to a decoded value changed the input", proto)
+		}
+		// and plain Unmarshal never shares
+		if err := Unmarshal(data, &v); err != nil {
+			t.Fatal(err)
+		}
+		if inside(v.(Tuple)[0].([]byte)) {
+			t.Errorf("protocol %d: Unmarshal shares the input", proto)
+		}
 	}
 }

@@ -1032,7 +1032,7 @@ func (e *Encoder) setitemsTable(t *table) {
 	// robust if a Marshaler mutates it.
 	if e.proto == 0 {
 		for i := 0; i < len(t.entries); i++ {
-			if en := t.entries[i]; en.live {
+			if en := t.entries[i]; !en.dead() {
 				e.save(en.key)
 				e.save(en.value)
 				e.write1(opSetitem)
@@ -1059,7 +1059,7 @@ func (e *Encoder) setitemsTable(t *table) {
 		live = live[:0]
 	}
 	for i := 0; i < len(t.entries); i++ {
-		if t.entries[i].live {
+		if !t.entries[i].dead() {
 			live = append(live, i)
 			if len(live) == batchSize {
 				flush()

@@ -382,8 +382,8 @@ func equalContainer(a, b any, depth int, w *walk) bool {
 		if !ok || x.live != y.live {
 			return false
 		}
-		for _, e := range x.entries {
-			if e.live && y.find(e.key, e.hash) < 0 {
+		for i := range x.entries {
+			if !x.entries[i].dead() && y.findIn(x, i) < 0 {
 				return false
 			}
 		}
@@ -402,7 +402,7 @@ func equalContainer(a, b any, depth int, w *walk) bool {
 func mapToDict(m map[string]any) *Dict {
 	d := &Dict{}
 	for k, v := range m {
-		d.t.insert(k, v, hashString(k))
+		d.t.insertNew(k, v)
 	}
 	return d
 }
@@ -423,11 +423,12 @@ func dictEqual(x, y *Dict, depth int, w *walk) bool {
 	if x.t.live != y.t.live {
 		return false
 	}
-	for _, e := range x.t.entries {
-		if !e.live {
+	for i := range x.t.entries {
+		e := &x.t.entries[i]
+		if e.dead() {
 			continue
 		}
-		j := y.t.find(e.key, e.hash)
+		j := y.t.findIn(&x.t, i)
 		if j < 0 {
 			return false
 		}
@@ -640,9 +641,9 @@ func hashSet(t *table) uint64 {
 		t = &table{}
 	}
 	var h uint64
-	for _, e := range t.entries {
-		if e.live {
-			x := e.hash
+	for i := range t.entries {
+		if !t.entries[i].dead() {
+			x := t.hashAt(i)
 			h ^= ((x ^ 89869747) ^ (x << 16)) * 3644798167
 		}
 	}

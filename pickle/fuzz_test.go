@@ -57,8 +57,8 @@ func FuzzUnmarshal(f *testing.F) {
 	})
 }
 
-// FuzzDecoderStream: the streaming decoder reading one byte at a time agrees
-// with Unmarshal.
+// FuzzDecoderStream: the streaming decoder reading one byte at a time, and
+// UnmarshalOwned, agree with Unmarshal.
 func FuzzDecoderStream(f *testing.F) {
 	addGoldenSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -70,6 +70,15 @@ func FuzzDecoderStream(f *testing.F) {
 		}
 		if err1 == nil && !sameValue(v, w) {
 			t.Fatalf("differ: %s vs %s", Repr(v), Repr(w))
+		}
+		// UnmarshalOwned (bytes values share the input) agrees too
+		var x any
+		err3 := UnmarshalOwned(bytes.Clone(data), &x)
+		if (err1 == nil) != (err3 == nil) {
+			t.Fatalf("Unmarshal: %v, UnmarshalOwned: %v", err1, err3)
+		}
+		if err1 == nil && !sameValue(v, x) {
+			t.Fatalf("owned differs: %s vs %s", Repr(v), Repr(x))
 		}
 	})
 }

@@ -21,7 +21,7 @@ const (
 	slabMaxStr  = 64       // longer strings get their own allocation
 	slabDicts   = 16       // Dict headers per chunk
 	slabLists   = 16       // List headers per chunk
-	slabEntries = 32       // dict table entries per chunk (1.5 KiB)
+	slabEntries = 48       // dict table entries per chunk (1.5 KiB: no waste for 1, 2, 3, 4, 6 or 8 entries)
 	slabMaxDict = 8        // dicts with more entries get their own entries slice
 	slabKeepMax = 64 << 10 // a decoder drops its chunks after a pickle larger than this
 )
