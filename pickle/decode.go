@@ -97,16 +97,19 @@ type Decoder struct {
 	ext            map[int32]Global
 
 	// per-pickle state, reused
-	stack  []any
-	depth  []int32
-	marks  []int
-	memo   []memoEntry
-	sparse map[int]memoEntry
-	nmemo  int
-	proto  int
-	alloc  int64
-	intern *internCache // short strings seen before, boxed (kept across pickles)
-	slab   slabs        // chunks for small values (slab.go), kept across pickles
+	stack []any
+	depth []int32
+	// stackHigh: the stack's length before the last popMark that shrank it
+	// most (the slots up to it may hold popped values until cleared)
+	stackHigh int
+	marks     []int
+	memo      []memoEntry
+	sparse    map[int]memoEntry
+	nmemo     int
+	proto     int
+	alloc     int64
+	intern    *internCache // short strings seen before, boxed (kept across pickles)
+	slab      slabs        // chunks for small values (slab.go), kept across pickles
 	// sawClass: an opcode that can make an *Object ran (else the registry
 	// has nothing to resolve)
 	sawClass bool
@@ -260,8 +263,8 @@ func (d *Decoder) run() (result any, err error) {
 	d.stack = d.stack[:0]
 	d.depth = d.depth[:0]
 	d.marks = d.marks[:0]
-	clear(d.memo)
-	d.memo = d.memo[:0]
+	d.memo = d.memo[:0] // cleared when the last pickle ended
+	d.stackHigh = 0
 	d.sawClass = false
 	d.sparse = nil
 	d.nmemo = 0
@@ -293,7 +296,9 @@ func (d *Decoder) run() (result any, err error) {
 		if cap(d.stack) > 4096 {
 			d.stack, d.depth = nil, nil
 		} else {
-			clear(d.stack[:cap(d.stack)])
+			// what was ever pushed: popMark leaves the items above the
+			// new top (its callers read them), pop clears its slot
+			clear(d.stack[:max(d.stackHigh, len(d.stack))])
 		}
 	}()
 	for {
@@ -492,6 +497,7 @@ func (d *Decoder) popMark() ([]any, int32) {
 	for _, x := range d.depth[m:] {
 		dp = max(dp, x)
 	}
+	d.stackHigh = max(d.stackHigh, len(d.stack))
 	d.stack = d.stack[:m]
 	d.depth = d.depth[:m]
 	d.account(int64(len(items)) * 16)
