@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -20,10 +21,14 @@ import (
 // never delays the others. Accept returns connections in the order their
 // handshakes complete. Clients that fail the handshake are closed and
 // reported to [Config.OnHandshakeError] and the logger; Accept does not
-// return their errors. A Listener is safe for concurrent use.
+// return their errors. [Listener.Serve] is the alternative to Accept that
+// runs a handler in the handshake's goroutine. A Listener is safe for
+// concurrent use.
 type Listener struct {
 	nl  net.Listener
 	cfg *config
+
+	handler atomic.Pointer[func(*Conn)] // set by Serve
 
 	ready  chan *Conn
 	done   chan struct{} // closed by Close
@@ -151,7 +156,6 @@ func (l *Listener) acceptLoop() {
 }
 
 func (l *Listener) serveHandshake(nc net.Conn, sem chan struct{}) {
-	defer l.wg.Done()
 	c := newConn(nc, l.cfg, true)
 	err := c.handshake(context.Background(), true)
 	l.mu.Lock()
@@ -159,6 +163,7 @@ func (l *Listener) serveHandshake(nc net.Conn, sem chan struct{}) {
 	l.mu.Unlock()
 	<-sem
 	if err != nil {
+		defer l.wg.Done()
 		nc.Close()
 		select {
 		case <-l.done:
@@ -171,6 +176,21 @@ func (l *Listener) serveHandshake(nc net.Conn, sem chan struct{}) {
 		}
 		return
 	}
+	if h := l.handler.Load(); h != nil {
+		// Serve: this goroutine becomes the connection's. It no longer
+		// belongs to the listener, whose Close must not wait for it.
+		select {
+		case <-l.done:
+			l.wg.Done()
+			c.Close()
+			return
+		default:
+		}
+		l.wg.Done()
+		(*h)(c)
+		return
+	}
+	defer l.wg.Done()
 	select {
 	case l.ready <- c:
 	case <-l.done:
@@ -219,6 +239,33 @@ func (l *Listener) AcceptConn() (*Conn, error) {
 			err = ErrClosed
 		}
 		return nil, fmt.Errorf("connection: accept: %w", err)
+	}
+}
+
+// Serve calls handler for every authenticated connection until l is closed,
+// like [net/http.Serve] with its "go c.serve()", except that handler runs in
+// the goroutine that has just authenticated the connection: a connection
+// passes through no other goroutine (no hand-off through Accept), which
+// makes short-lived connections cheaper. handler owns the connection and
+// must close it; handlers run concurrently and keep running after Close.
+//
+// Serve returns an error wrapping [ErrClosed] after Close, or the failure
+// that stopped the accept loop. It may be called only once, and Accept must
+// not be used alongside it (a connection Accept took would miss handler).
+func (l *Listener) Serve(handler func(*Conn)) error {
+	if handler == nil {
+		return errors.New("connection: Serve with a nil handler")
+	}
+	if !l.handler.CompareAndSwap(nil, &handler) {
+		return errors.New("connection: Serve called twice")
+	}
+	for {
+		// Handshakes that finished before the handler was set wait here.
+		c, err := l.AcceptConn()
+		if err != nil {
+			return err
+		}
+		go handler(c)
 	}
 }
 

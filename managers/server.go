@@ -2,7 +2,6 @@ package managers
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net"
 	"sync"
@@ -22,8 +21,9 @@ const DefaultMaxFrameSize = 64 << 20
 // default limits); set the fields before calling Serve and do not change them afterwards.
 //
 // A Server is safe for concurrent use. Each accepted connection is served by its own goroutine
-// (plus one that reads ahead to notice a peer that goes away), so a blocking method blocks only
-// its own connection.
+// (the one that authenticated it), so a blocking method blocks only its own connection; a call
+// that runs longer than a few milliseconds gets a second, short-lived goroutine that watches
+// for the peer going away.
 type Server struct {
 	// AuthKey is the manager's authentication key, used by ListenAndServe. nil means no
 	// handshake (CPython servers always have a key; Python clients need one too).
@@ -145,39 +145,18 @@ func (s *Server) Serve(l *connection.Listener) error {
 		s.mu.Unlock()
 		l.Close()
 	}()
-	log := s.log()
-	log.WithField("addr", l.Addr().String()).Debug("managers: serving")
-	var delay time.Duration
-	for {
-		c, err := l.AcceptConn()
-		if err != nil {
-			if s.isClosing() {
-				return ErrServerClosed
-			}
-			if errors.Is(err, connection.ErrClosed) || errors.Is(err, net.ErrClosed) {
-				return err
-			}
-			// Temporary failure (e.g. too many open files): back off like net/http.
-			if delay == 0 {
-				delay = 5 * time.Millisecond
-			} else if delay *= 2; delay > time.Second {
-				delay = time.Second
-			}
-			log.WithError(err).Warn("managers: accept failed; retrying")
-			select {
-			case <-time.After(delay):
-			case <-s.baseCtx.Done():
-				return ErrServerClosed
-			}
-			continue
-		}
-		delay = 0
-		s.startConn(c)
+	s.log().WithField("addr", l.Addr().String()).Debug("managers: serving")
+	// Each connection is served by the goroutine that authenticated it (see
+	// connection.Listener.Serve); the listener retries transient accept failures itself.
+	err := l.Serve(s.serveConn)
+	if s.isClosing() {
+		return ErrServerClosed
 	}
+	return err
 }
 
-// startConn registers c and starts its goroutine (or refuses it).
-func (s *Server) startConn(c *connection.Conn) {
+// serveConn registers c and serves it in the calling goroutine (or refuses it).
+func (s *Server) serveConn(c *connection.Conn) {
 	remote := addrString(c.RemoteAddr())
 	s.mu.Lock()
 	if s.closing {
@@ -191,12 +170,12 @@ func (s *Server) startConn(c *connection.Conn) {
 		c.Close()
 		return
 	}
-	s.log().WithField("remote", remote).Debug("managers: connection accepted")
 	sc := newServerConn(s, c, remote)
 	s.conns[sc] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
-	go sc.serve()
+	sc.log.Debug("managers: connection accepted")
+	sc.serve()
 }
 
 func addrString(a net.Addr) string {
