@@ -757,6 +757,9 @@ func (d *Decoder) takeBytes(b []byte) []byte {
 	if d.owned {
 		return b[:len(b):len(b)]
 	}
+	if len(b) <= slabMaxBytes {
+		return d.slabBytes(b)
+	}
 	return bytes.Clone(b)
 }
 
@@ -1194,6 +1197,12 @@ func (d *Decoder) persistent(pid any) any {
 func (d *Decoder) appendItems(n int, items []any, dp int32) {
 	switch t := d.stack[n].(type) {
 	case *List:
+		if cap(t.Items) == 0 && len(items) <= slabMaxTuple {
+			// a short list's first items: slab slots, capacity cut (an
+			// append reallocates)
+			t.Items = []any(d.newTuple(items))
+			break
+		}
 		t.Items = appendBatch(t.Items, items)
 	case *Object:
 		t.ListItems = appendBatch(t.ListItems, items)

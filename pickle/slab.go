@@ -15,15 +15,16 @@ import "unsafe"
 // bounded by the size of small pickles.
 
 const (
-	slabScalars = 32       // int64 / float64 per chunk (256 bytes)
-	slabStrings = 32       // string headers per chunk (512 bytes)
-	slabBytes   = 2048     // string bytes per chunk
-	slabMaxStr  = 64       // longer strings get their own allocation
-	slabDicts   = 16       // Dict headers per chunk
-	slabLists   = 16       // List headers per chunk
-	slabEntries = 48       // dict table entries per chunk (1.5 KiB: no waste for 1, 2, 3, 4, 6 or 8 entries)
-	slabMaxDict = 8        // dicts with more entries get their own entries slice
-	slabKeepMax = 64 << 10 // a decoder drops its chunks after a pickle larger than this
+	slabScalars  = 32       // int64 / float64 per chunk (256 bytes)
+	slabStrings  = 32       // string headers per chunk (512 bytes)
+	slabBytes    = 2048     // string bytes per chunk
+	slabMaxStr   = 64       // longer strings get their own allocation
+	slabMaxBytes = 128      // and longer bytes / bytearray values
+	slabDicts    = 16       // Dict headers per chunk
+	slabLists    = 16       // List headers per chunk
+	slabEntries  = 48       // dict table entries per chunk (1.5 KiB: no waste for 1, 2, 3, 4, 6 or 8 entries)
+	slabMaxDict  = 8        // dicts with more entries get their own entries slice
+	slabKeepMax  = 64 << 10 // a decoder drops its chunks after a pickle larger than this
 )
 
 // eface is the layout of an empty interface.
@@ -97,6 +98,22 @@ func (d *Decoder) makeString(b []byte) string {
 	n := len(s.bytes)
 	s.bytes = append(s.bytes, b...)
 	return unsafe.String(&s.bytes[n], len(b))
+}
+
+// slabBytes returns a copy of b (len(b) <= slabMaxBytes) in a shared chunk,
+// its capacity cut so that appending to it reallocates; writing into it
+// touches no other value.
+func (d *Decoder) slabBytes(b []byte) []byte {
+	if len(b) == 0 {
+		return []byte{}
+	}
+	s := &d.slab
+	if cap(s.bytes)-len(s.bytes) < len(b) {
+		s.bytes = make([]byte, 0, slabBytes)
+	}
+	n := len(s.bytes)
+	s.bytes = append(s.bytes, b...)
+	return s.bytes[n : n+len(b) : n+len(b)]
 }
 
 // boxString boxes str without allocating its header on its own.
