@@ -1,62 +1,19 @@
 package pickle
 
 import (
-	"bufio"
-	"compress/gzip"
-	"encoding/hex"
-	"encoding/json"
 	"math"
 	"math/big"
-	"os"
-	"path/filepath"
 	"testing"
 	"unsafe"
+
+	"github.com/mpgo/mpgo/internal/golden"
 )
 
-type goldenEntry struct {
-	File  string
-	Name  string `json:"name"`
-	Proto int    `json:"proto"`
-	Hex   string `json:"hex"`
-	Data  []byte
-}
+type goldenEntry = golden.Entry
 
 // loadGolden reads every pickle under testdata/golden (written by
 // python_fixtures/gen_pickle_corpus.py with each CPython version).
-func loadGolden(t testing.TB) []goldenEntry {
-	t.Helper()
-	files, err := filepath.Glob("testdata/golden/*.jsonl.gz")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no golden files: %v", err)
-	}
-	var out []goldenEntry
-	for _, fn := range files {
-		f, err := os.Open(fn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(zr)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			var e goldenEntry
-			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-				t.Fatal(err)
-			}
-			e.File = filepath.Base(fn)
-			e.Data, err = hex.DecodeString(e.Hex)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, e)
-		}
-		f.Close()
-	}
-	return out
-}
+func loadGolden(t testing.TB) []goldenEntry { return golden.Load(t, "testdata/golden") }
 
 // sameValue compares two value-model values structurally, including which
 // parts are shared: *List, *Dict, *Set and *Object must map one to one.

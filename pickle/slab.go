@@ -91,13 +91,7 @@ func (d *Decoder) makeString(b []byte) string {
 	if len(b) == 0 || len(b) > slabMaxStr {
 		return string(b)
 	}
-	s := &d.slab
-	if cap(s.bytes)-len(s.bytes) < len(b) {
-		s.bytes = make([]byte, 0, slabBytes)
-	}
-	n := len(s.bytes)
-	s.bytes = append(s.bytes, b...)
-	return unsafe.String(&s.bytes[n], len(b))
+	return unsafe.String(unsafe.SliceData(d.slabBytes(b)), len(b))
 }
 
 // slabBytes returns a copy of b (len(b) <= slabMaxBytes) in a shared chunk,

@@ -1,14 +1,10 @@
 package pyjson_test
 
 import (
-	"bufio"
-	"compress/gzip"
-	"encoding/hex"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/mpgo/mpgo/internal/golden"
 	"github.com/mpgo/mpgo/internal/pyjson"
 	"github.com/mpgo/mpgo/pickle"
 )
@@ -17,57 +13,31 @@ import (
 // 3.13, all protocols) to JSON: the result must be valid JSON that reads back
 // and converts to the same JSON again.
 func TestCorpus(t *testing.T) {
-	files, _ := filepath.Glob("../../pickle/testdata/golden/*.jsonl.gz")
-	if len(files) == 0 {
-		t.Skip("no golden corpus")
-	}
 	n := 0
-	for _, fn := range files {
-		f, err := os.Open(fn)
+	for _, e := range golden.Load(t, "../../pickle/testdata/golden") {
+		var v any
+		if err := pickle.Unmarshal(e.Data, &v); err != nil {
+			continue
+		}
+		out, err := pyjson.Marshal(v)
 		if err != nil {
-			t.Fatal(err)
+			t.Errorf("%s %s p%d: %v", e.File, e.Name, e.Proto, err)
+			continue
 		}
-		zr, err := gzip.NewReader(f)
+		if !json.Valid(out) {
+			t.Errorf("%s %s p%d: invalid JSON %s", e.File, e.Name, e.Proto, out)
+			continue
+		}
+		back, err := pyjson.Unmarshal(out)
 		if err != nil {
-			t.Fatal(err)
+			// $ref (shared and recursive values) cannot be read back.
+			continue
 		}
-		sc := bufio.NewScanner(zr)
-		sc.Buffer(nil, 1<<22)
-		for sc.Scan() {
-			var e struct {
-				Name  string `json:"name"`
-				Proto int    `json:"proto"`
-				Hex   string `json:"hex"`
-			}
-			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-				t.Fatal(err)
-			}
-			data, _ := hex.DecodeString(e.Hex)
-			var v any
-			if err := pickle.Unmarshal(data, &v); err != nil {
-				continue
-			}
-			out, err := pyjson.Marshal(v)
-			if err != nil {
-				t.Errorf("%s %s p%d: %v", filepath.Base(fn), e.Name, e.Proto, err)
-				continue
-			}
-			if !json.Valid(out) {
-				t.Errorf("%s %s p%d: invalid JSON %s", filepath.Base(fn), e.Name, e.Proto, out)
-				continue
-			}
-			back, err := pyjson.Unmarshal(out)
-			if err != nil {
-				// $ref (shared and recursive values) cannot be read back.
-				continue
-			}
-			again, err := pyjson.Marshal(back)
-			if err != nil || string(again) != string(out) {
-				t.Errorf("%s %s p%d: JSON round trip differs:\n%s\n%s", filepath.Base(fn), e.Name, e.Proto, out, again)
-			}
-			n++
+		again, err := pyjson.Marshal(back)
+		if err != nil || string(again) != string(out) {
+			t.Errorf("%s %s p%d: JSON round trip differs:\n%s\n%s", e.File, e.Name, e.Proto, out, again)
 		}
-		f.Close()
+		n++
 	}
 	t.Logf("%d corpus values round-tripped through JSON", n)
 }
