@@ -700,25 +700,41 @@ func (e *Encoder) saveStr(s string) {
 	e.strMemo.put(key.p, key.n, e.memoizeOp())
 }
 
-func (e *Encoder) writeUnicode(s string) {
+// writeCounted writes s as the argument of a length-prefixed opcode: op1
+// with a 1-byte length when s is shorter than 256 bytes (op1 0: no such
+// form), else op4 with a 4-byte length up to max4, else op8 with an 8-byte
+// length (op8 0: no such form, and it reports false).
+func (e *Encoder) writeCounted(s string, op1, op4, op8 byte, max4 uint64) bool {
 	n := len(s)
 	switch {
-	case e.proto >= 4 && n < 256:
+	case op1 != 0 && n < 256:
 		e.ensureFrame()
-		e.buf = append(e.buf, opShortBinunicode, byte(n))
+		e.buf = append(e.buf, op1, byte(n))
 		e.buf = append(e.buf, s...)
-	case e.proto >= 1 && uint64(n) <= math.MaxUint32:
+	case uint64(n) <= max4:
 		var h [5]byte
-		h[0] = opBinunicode
+		h[0] = op4
 		binary.LittleEndian.PutUint32(h[1:], uint32(n))
 		e.writeData(h[:], s)
-	case e.proto >= 4:
+	case op8 != 0:
 		var h [9]byte
-		h[0] = opBinunicode8
+		h[0] = op8
 		binary.LittleEndian.PutUint64(h[1:], uint64(n))
 		e.writeData(h[:], s)
+	default:
+		return false
+	}
+	return true
+}
+
+func (e *Encoder) writeUnicode(s string) {
+	switch {
+	case e.proto >= 4:
+		e.writeCounted(s, opShortBinunicode, opBinunicode, opBinunicode8, math.MaxUint32)
 	case e.proto >= 1:
-		e.fail(&UnsupportedValueError{Str: "str longer than 4 GiB needs protocol 4"})
+		if !e.writeCounted(s, 0, opBinunicode, 0, math.MaxUint32) {
+			e.fail(&UnsupportedValueError{Str: "str longer than 4 GiB needs protocol 4"})
+		}
 	default:
 		e.ensureFrame()
 		e.buf = append(e.buf, opUnicode)
@@ -776,19 +792,11 @@ func (e *Encoder) savePy2Str(s string) {
 		e.get(idx)
 		return
 	}
-	n := len(s)
 	switch {
-	case e.proto >= 1 && n < 256:
-		e.ensureFrame()
-		e.buf = append(e.buf, opShortBinstring, byte(n))
-		e.buf = append(e.buf, s...)
-	case e.proto >= 1 && uint64(n) <= math.MaxInt32:
-		var h [5]byte
-		h[0] = opBinstring
-		binary.LittleEndian.PutUint32(h[1:], uint32(n))
-		e.writeData(h[:], s)
 	case e.proto >= 1:
-		e.fail(&UnsupportedValueError{Str: "Python 2 str longer than 2 GiB"})
+		if !e.writeCounted(s, opShortBinstring, opBinstring, 0, math.MaxInt32) {
+			e.fail(&UnsupportedValueError{Str: "Python 2 str longer than 2 GiB"})
+		}
 	default:
 		e.ensureFrame()
 		e.buf = append(e.buf, opString)
@@ -816,23 +824,11 @@ func (e *Encoder) saveBytes(b []byte) {
 	}
 	switch {
 	case e.proto >= 3:
-		n := len(b)
-		switch {
-		case n < 256:
-			e.ensureFrame()
-			e.buf = append(e.buf, opShortBinbytes, byte(n))
-			e.buf = append(e.buf, b...)
-		case uint64(n) <= math.MaxUint32:
-			var h [5]byte
-			h[0] = opBinbytes
-			binary.LittleEndian.PutUint32(h[1:], uint32(n))
-			e.writeData(h[:], unsafe.String(unsafe.SliceData(b), n))
-		case e.proto >= 4:
-			var h [9]byte
-			h[0] = opBinbytes8
-			binary.LittleEndian.PutUint64(h[1:], uint64(n))
-			e.writeData(h[:], unsafe.String(unsafe.SliceData(b), n))
-		default:
+		var op8 byte
+		if e.proto >= 4 {
+			op8 = opBinbytes8
+		}
+		if !e.writeCounted(unsafe.String(unsafe.SliceData(b), len(b)), opShortBinbytes, opBinbytes, op8, math.MaxUint32) {
 			e.fail(&UnsupportedValueError{Str: "bytes longer than 4 GiB needs protocol 4"})
 		}
 		if len(b) > 0 {
