@@ -198,7 +198,7 @@ func (c *serverConn) publicCreate(req Request) (rep Reply) {
 			rep = panicReply("create", "obj = callable(*args, **kwds)", p)
 		}
 	}()
-	e, err := c.srv.create(c.ctx, typeid, args, kwargs)
+	e, err := c.srv.create(c.callCtx, typeid, args, kwargs)
 	if err != nil {
 		return errorReply(err, false, "create", "obj = callable(*args, **kwds)")
 	}

@@ -37,14 +37,19 @@ type serverConn struct {
 	ctx    context.Context // cancelled when the connection ends or the server is closed
 	cancel context.CancelFunc
 
+	// callCtx is the context calls receive: ctx (and the client's dialect), armed for peer
+	// watching when a call waits on it (see beginCall).
+	callCtx *callContext
+
 	// Peer watching during long calls (see armWatch): raw is the socket, nil when the
 	// connection has none (then a closed peer is only noticed at the next read).
 	raw       syscall.RawConn
 	nc        net.Conn
 	watchMu   sync.Mutex
-	armed     bool          // a call is in flight; guarded by watchMu
+	inCall    bool          // a call is in flight; guarded by watchMu
+	armed     bool          // the call is watched; guarded by watchMu
 	watchDone chan struct{} // closed when the running watcher returns; guarded by watchMu
-	watchT    *time.Timer   // fires watchPeer; created on the first call
+	watchT    *time.Timer   // fires watchPeer; created on the first watched call
 
 	idle bool // waiting for a request; guarded by srv.mu
 
@@ -94,6 +99,11 @@ func (c *serverConn) serve() {
 		return
 	}
 	c.dialect = in.dialect
+	base := c.ctx
+	if c.dialect.python2 {
+		base = withPython2(base) // (sync-types) a few results differ for Python 2 clients
+	}
+	c.callCtx = &callContext{Context: base, c: c}
 	if in.err != nil {
 		c.send(decodeErrorReply(in.err, "_handle_request"))
 		return
@@ -112,39 +122,86 @@ func (c *serverConn) serve() {
 		c.methodLoop()
 		return
 	}
-	c.armWatch()
-	defer c.disarmWatch()
+	c.beginCall()
+	defer c.endCall()
 	c.servePublic(in.req)
 }
 
-// watchDelay is how long a call may run before its connection is watched for the peer
-// going away. Short calls (nearly all) never start a watcher: requests are read and served by
-// the connection's one goroutine, with no hand-off and no second goroutine per connection.
-const watchDelay = 20 * time.Millisecond
+// callContext is the context of the calls on one connection. Calls that wait for something
+// select on Done (or poll Err), and only then is the connection watched for the peer going
+// away (armWatch): the many calls that never wait cost no timer.
+type callContext struct {
+	context.Context
+	c *serverConn
+}
 
-// armWatch is called before a call that may block: if the call is still running after
-// watchDelay, watchPeer waits (in the timer's goroutine) for the peer to close the connection
-// and then cancels the call's context, so that a blocking method (Queue.get, Lock.acquire, ...)
-// whose client went away returns instead of taking an item for nobody. disarmWatch must follow.
-func (c *serverConn) armWatch() {
+func (x *callContext) Done() <-chan struct{} {
+	x.c.waiting()
+	return x.Context.Done()
+}
+
+func (x *callContext) Err() error {
+	x.c.waiting()
+	return x.Context.Err()
+}
+
+// beginCall starts a call: from now until endCall, a wait on c.callCtx arms the peer watch.
+func (c *serverConn) beginCall() {
 	if c.raw == nil {
 		return
 	}
 	c.watchMu.Lock()
-	c.armed = true
+	c.inCall = true
 	c.watchMu.Unlock()
-	if c.watchT == nil {
-		c.watchT = time.AfterFunc(watchDelay, c.watchPeer)
-	} else {
-		c.watchT.Reset(watchDelay)
+}
+
+// waiting is called when the current call looks at its context: it arms the peer watch once
+// per call. Outside a call (a goroutine the method left behind) it does nothing: then the
+// socket belongs to the connection's reads again.
+func (c *serverConn) waiting() {
+	if c.raw == nil {
+		return
+	}
+	c.watchMu.Lock()
+	arm := c.inCall && !c.armed
+	if arm {
+		c.armed = true
+		if c.watchT == nil {
+			c.watchT = time.AfterFunc(watchDelay, c.watchPeer)
+		} else {
+			c.watchT.Reset(watchDelay)
+		}
+	}
+	c.watchMu.Unlock()
+}
+
+// endCall ends the call of beginCall, and its watch if one was armed.
+func (c *serverConn) endCall() {
+	if c.raw == nil {
+		return
+	}
+	c.watchMu.Lock()
+	c.inCall = false
+	armed := c.armed
+	c.watchMu.Unlock()
+	if armed {
+		c.disarmWatch()
 	}
 }
 
-// disarmWatch ends the watch of armWatch and waits until no watcher reads the socket.
+// watchDelay is how long a call may wait on its context before its connection is watched for
+// the peer going away. Short calls (nearly all) never start a watcher: requests are read and
+// served by the connection's one goroutine, with no hand-off and no second goroutine per
+// connection, and calls that do not wait arm no timer at all.
+const watchDelay = 20 * time.Millisecond
+
+// The peer watch: once a call has waited on its context for watchDelay, watchPeer waits (in
+// the timer's goroutine) for the peer to close the connection and then cancels the call's
+// context, so that a blocking method (Queue.get, Lock.acquire, ...) whose client went away
+// returns instead of taking an item for nobody. waiting arms it, endCall disarms it.
+
+// disarmWatch ends an armed watch and waits until no watcher reads the socket.
 func (c *serverConn) disarmWatch() {
-	if c.raw == nil || c.watchT == nil {
-		return
-	}
 	stopped := c.watchT.Stop()
 	c.watchMu.Lock()
 	c.armed = false
@@ -387,18 +444,14 @@ func (c *serverConn) callMethod(req Request) (rep Reply) {
 	code := func() string { return "res = function(*args, **kwds)  # " + typeid + "." + req.Name }
 	defer func() {
 		if p := recover(); p != nil {
-			c.disarmWatch()
+			c.endCall()
 			log().WithField("err", fmt.Sprint(p)).Error("managers: panic in method")
 			rep = panicReply(where, code(), p)
 		}
 	}()
-	ctx := c.ctx
-	if c.dialect.python2 {
-		ctx = withPython2(ctx) // (sync-types) a few results differ for Python 2 clients
-	}
-	c.armWatch()
-	res, err := e.obj.CallMethod(ctx, req.Name, args, kwargs)
-	c.disarmWatch()
+	c.beginCall()
+	res, err := e.obj.CallMethod(c.callCtx, req.Name, args, kwargs)
+	c.endCall()
 	if err != nil {
 		rep = errorReply(err, true, where, code())
 		if rep.Kind == KindTraceback {
