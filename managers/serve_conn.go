@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -51,7 +52,7 @@ type serverConn struct {
 	watchDone chan struct{} // closed when the running watcher returns; guarded by watchMu
 	watchT    *time.Timer   // fires watchPeer; created on the first watched call
 
-	idle bool // waiting for a request; guarded by srv.mu
+	idle atomic.Bool // waiting for a request (see Server.connIdle)
 
 	dialect wireDialect // of the first request
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -55,7 +56,7 @@ type Server struct {
 	cancel   context.CancelFunc
 
 	mu        sync.Mutex
-	closing   bool
+	closing   atomic.Bool // set (once) with mu held; read without it by connIdle
 	listeners map[*connection.Listener]struct{}
 	conns     map[*serverConn]struct{}
 	wg        sync.WaitGroup // serving goroutines
@@ -132,7 +133,7 @@ func (s *Server) ListenAndServe(network, address string) error {
 func (s *Server) Serve(l *connection.Listener) error {
 	s.init()
 	s.mu.Lock()
-	if s.closing {
+	if s.closing.Load() {
 		s.mu.Unlock()
 		l.Close()
 		return ErrServerClosed
@@ -159,7 +160,7 @@ func (s *Server) Serve(l *connection.Listener) error {
 func (s *Server) serveConn(c *connection.Conn) {
 	remote := addrString(c.RemoteAddr())
 	s.mu.Lock()
-	if s.closing {
+	if s.closing.Load() {
 		s.mu.Unlock()
 		c.Close()
 		return
@@ -185,24 +186,20 @@ func addrString(a net.Addr) string {
 	return a.String()
 }
 
-func (s *Server) isClosing() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closing
-}
+func (s *Server) isClosing() bool { return s.closing.Load() }
 
 // stop marks the server closing and closes its listeners and its idle connections (all
 // connections, and cancels every call's context, when force is set). It does not wait.
 func (s *Server) stop(force bool) {
 	s.init()
 	s.mu.Lock()
-	s.closing = true
+	s.closing.Store(true)
 	for l := range s.listeners {
 		l.Close()
 	}
 	var toClose []*serverConn
 	for c := range s.conns {
-		if force || c.idle {
+		if force || c.idle.Load() {
 			toClose = append(toClose, c)
 		}
 	}
@@ -248,23 +245,19 @@ func (s *Server) Close() error {
 }
 
 // connIdle records whether c waits for a request. It reports false when c must stop instead
-// (the server is closing and c is idle).
+// (the server is closing and c is idle). It takes no lock: c stores idle before it loads
+// closing, and stop stores closing before it loads each idle, so either c sees closing or stop
+// sees c idle and closes it (or both).
 func (s *Server) connIdle(c *serverConn, idle bool) bool {
-	s.mu.Lock()
-	c.idle = idle
-	closing := s.closing
-	s.mu.Unlock()
-	if closing && idle {
-		return false
-	}
-	return true
+	c.idle.Store(idle)
+	return !idle || !s.closing.Load()
 }
 
 // connDone unregisters c.
 func (s *Server) connDone(c *serverConn) {
 	s.mu.Lock()
 	delete(s.conns, c)
-	closing := s.closing
+	closing := s.closing.Load()
 	s.mu.Unlock()
 	if closing {
 		select {
