@@ -79,8 +79,11 @@ type Conn struct {
 	fr   *wire.Reader
 	rbuf []byte // reused payload buffer (ReadFrame, Recv, Read)
 	qa   *quickAckReader
-	rerr error  // sticky read error
-	left []byte // unread part of a frame for Read
+	// keepAliveAfter > 0 counts down the frame reads until TCP keep-alive is
+	// enabled (at 0): see Listener.lazyKeepAlive.
+	keepAliveAfter int8
+	rerr           error  // sticky read error
+	left           []byte // unread part of a frame for Read
 
 	wmu  sync.Mutex
 	wbuf []byte
@@ -139,6 +142,7 @@ func (c *Conn) quickAckDone() {
 // nextFrame reads a whole frame (limit: see wire.Reader.SetMaxFrameSize)
 // into dst when it fits, else into a new slice. rmu must be held.
 func (c *Conn) nextFrame(limit int, dst []byte) ([]byte, error) {
+	c.countRead()
 	c.fr.SetMaxFrameSize(limit)
 	n, err := c.fr.ReadHeader()
 	if err != nil {
@@ -151,6 +155,23 @@ func (c *Conn) nextFrame(limit int, dst []byte) ([]byte, error) {
 		return nil, c.readFailed(err)
 	}
 	return p, nil
+}
+
+// countRead counts a frame read for the lazy keep-alive. rmu must be held.
+func (c *Conn) countRead() {
+	if c.keepAliveAfter > 0 {
+		if c.keepAliveAfter--; c.keepAliveAfter == 0 {
+			c.enableKeepAlive()
+		}
+	}
+}
+
+// enableKeepAlive turns on TCP keep-alive with the net package's defaults
+// (what net.Listen gives every accepted connection).
+func (c *Conn) enableKeepAlive() {
+	if tc, ok := c.nc.(*net.TCPConn); ok {
+		_ = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true})
+	}
 }
 
 // nextReusedFrame is nextFrame into the Conn's reusable buffer: the result
@@ -376,6 +397,7 @@ func (c *Conn) RecvBytesInto(buf []byte) (int, error) {
 		return 0, err
 	}
 	c.left = nil
+	c.countRead()
 	c.fr.SetMaxFrameSize(c.cfg.MaxFrameSize)
 	n, err := c.fr.ReadHeader()
 	if err != nil {

@@ -30,6 +30,12 @@ type Listener struct {
 
 	handler atomic.Pointer[func(*Conn)] // set by Serve
 
+	// lazyKeepAlive: the listener (made by Listen) leaves TCP keep-alive to us. Connections
+	// returned by Accept get the net package's default keep-alive; connections given to a
+	// Serve handler get it before they read their second frame, so that the many one-shot
+	// connections of a manager (one request, then close) skip its four system calls.
+	lazyKeepAlive bool
+
 	ready  chan *Conn
 	done   chan struct{} // closed by Close
 	exited chan struct{} // closed when the accept loop returns
@@ -63,11 +69,14 @@ func Listen(network, address string, cfg *Config) (*Listener, error) {
 		return nil, fmt.Errorf("connection: unsupported network %q (want tcp, tcp4, tcp6 or unix)", network)
 	}
 	address = normalizeUnix(network, address)
-	nl, err := net.Listen(network, address)
+	// Keep-alive is set per connection once it is known to live (see lazyKeepAlive), not by
+	// net at accept time.
+	lc := net.ListenConfig{KeepAlive: -1}
+	nl, err := lc.Listen(context.Background(), network, address)
 	if err != nil {
 		return nil, fmt.Errorf("connection: listen: %w", err)
 	}
-	return newListener(nl, c), nil
+	return newListener(nl, c, network != "unix"), nil
 }
 
 // NewListener wraps an existing net.Listener (for example one with custom
@@ -78,17 +87,18 @@ func NewListener(nl net.Listener, cfg *Config) (*Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newListener(nl, c), nil
+	return newListener(nl, c, false), nil
 }
 
-func newListener(nl net.Listener, cfg *config) *Listener {
+func newListener(nl net.Listener, cfg *config, lazyKeepAlive bool) *Listener {
 	l := &Listener{
-		nl:      nl,
-		cfg:     cfg,
-		ready:   make(chan *Conn),
-		done:    make(chan struct{}),
-		exited:  make(chan struct{}),
-		pending: make(map[net.Conn]struct{}),
+		nl:            nl,
+		cfg:           cfg,
+		lazyKeepAlive: lazyKeepAlive,
+		ready:         make(chan *Conn),
+		done:          make(chan struct{}),
+		exited:        make(chan struct{}),
+		pending:       make(map[net.Conn]struct{}),
 	}
 	l.wg.Add(1)
 	go l.acceptLoop()
@@ -179,6 +189,9 @@ func (l *Listener) serveHandshake(nc net.Conn, sem chan struct{}) {
 	if h := l.handler.Load(); h != nil {
 		// Serve: this goroutine becomes the connection's. It no longer
 		// belongs to the listener, whose Close must not wait for it.
+		if l.lazyKeepAlive {
+			c.keepAliveAfter = 2
+		}
 		select {
 		case <-l.done:
 			l.wg.Done()
@@ -191,6 +204,9 @@ func (l *Listener) serveHandshake(nc net.Conn, sem chan struct{}) {
 		return
 	}
 	defer l.wg.Done()
+	if l.lazyKeepAlive {
+		c.enableKeepAlive()
+	}
 	select {
 	case l.ready <- c:
 	case <-l.done:
