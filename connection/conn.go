@@ -51,8 +51,14 @@ const smallFrame = 64 << 10
 // keepWriteBuf is the largest write buffer kept between sends.
 const keepWriteBuf = 1 << 20
 
-// keepReadBuf is the largest payload buffer kept between reads.
-const keepReadBuf = 4 << 20
+// OwnedFrameSize is the size from which a received frame is read into a
+// buffer of its own instead of the Conn's reused one: [Conn.ReadFrame]'s
+// result is then the caller's to keep, and [Conn.Recv] lets the decoded
+// bytes and str values share it ([pickle.UnmarshalOwned]), so a large
+// payload is copied once, from the socket, not twice. Smaller frames, the
+// usual manager requests, reuse the Conn's buffer and allocate nothing;
+// that buffer never grows past this size.
+const OwnedFrameSize = 64 << 10
 
 // aLongTimeAgo is a deadline in the past, used to interrupt blocked calls.
 var aLongTimeAgo = time.Unix(1, 0)
@@ -140,8 +146,9 @@ func (c *Conn) quickAckDone() {
 }
 
 // nextFrame reads a whole frame (limit: see wire.Reader.SetMaxFrameSize)
-// into dst when it fits, else into a new slice. rmu must be held.
-func (c *Conn) nextFrame(limit int, dst []byte) ([]byte, error) {
+// into dst when it fits and is shorter than own (own 0: no such bound),
+// else into a new slice. rmu must be held.
+func (c *Conn) nextFrame(limit int, dst []byte, own int) ([]byte, error) {
 	c.countRead()
 	c.fr.SetMaxFrameSize(limit)
 	n, err := c.fr.ReadHeader()
@@ -149,6 +156,9 @@ func (c *Conn) nextFrame(limit int, dst []byte) ([]byte, error) {
 		return nil, c.readFailed(err)
 	}
 	c.quickAckPayload(n)
+	if own > 0 && n >= own {
+		dst = nil
+	}
 	p, err := c.fr.ReadPayload(dst)
 	c.quickAckDone()
 	if err != nil {
@@ -174,17 +184,16 @@ func (c *Conn) enableKeepAlive() {
 	}
 }
 
-// nextReusedFrame is nextFrame into the Conn's reusable buffer: the result
-// is valid until the next read. rmu must be held.
+// nextReusedFrame is nextFrame into the Conn's reusable buffer for frames
+// shorter than OwnedFrameSize (the result is valid until the next read), and
+// into a new slice for the others (the caller's to keep). rmu must be held.
 func (c *Conn) nextReusedFrame() ([]byte, error) {
-	p, err := c.nextFrame(c.cfg.MaxFrameSize, c.rbuf[:0])
+	p, err := c.nextFrame(c.cfg.MaxFrameSize, c.rbuf[:0], OwnedFrameSize)
 	if err != nil {
 		return nil, err
 	}
-	if cap(p) <= keepReadBuf {
+	if len(p) < OwnedFrameSize {
 		c.rbuf = p[:0]
-	} else {
-		c.rbuf = nil
 	}
 	return p, nil
 }
@@ -346,8 +355,10 @@ func (c *Conn) readPrecheck() error {
 }
 
 // ReadFrame reads the next frame and returns its payload without copying.
-// The slice is only valid until the next read on c (ReadFrame, Recv,
-// RecvBytes, Poll, ...). It is the zero-allocation path for callers that
+// A payload shorter than [OwnedFrameSize] is in the Conn's reused buffer and
+// only valid until the next read on c (ReadFrame, Recv, RecvBytes, Poll,
+// ...); a longer one is the caller's to keep (it may decode it with
+// [pickle.UnmarshalOwned]). It is the zero-allocation path for callers that
 // decode frames themselves.
 func (c *Conn) ReadFrame() ([]byte, error) {
 	c.rmu.Lock()
@@ -383,7 +394,7 @@ func (c *Conn) RecvBytes(max int) ([]byte, error) {
 	if max > 0 && (limit == 0 || max < limit) {
 		limit = max
 	}
-	return c.nextFrame(limit, nil)
+	return c.nextFrame(limit, nil, 0)
 }
 
 // RecvBytesInto reads one frame into buf and returns its length (Python's

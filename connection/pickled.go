@@ -36,9 +36,13 @@ func (c *Conn) RecvInto(v any) error {
 		return err
 	}
 	// The decoder copies what it keeps (strings, bytes), so decoding
-	// straight from the reused frame buffer is safe.
+	// straight from the reused frame buffer is safe; a large frame has a
+	// buffer of its own, which the decoded values may share.
 	c.notePeerProtocol(p)
 	if c.cfg.Registry == nil {
+		if len(p) >= OwnedFrameSize {
+			return pickle.UnmarshalOwned(p, v)
+		}
 		return pickle.Unmarshal(p, v)
 	}
 	d := pickle.NewDecoder(bytes.NewReader(p))

@@ -90,3 +90,55 @@ func TestSendUnpicklable(t *testing.T) {
 		t.Fatalf("got %v, %v", v, err)
 	}
 }
+
+// TestLargeFramesAreOwned: a frame of OwnedFrameSize or more is read into a
+// buffer of its own (ReadFrame's result is kept, Recv's values may share
+// it), so later frames never change what an earlier one returned; smaller
+// frames reuse the Conn's buffer.
+func TestLargeFramesAreOwned(t *testing.T) {
+	s, c := pair(t, "tcp", &connection.Config{AuthKey: key}, &connection.Config{AuthKey: key})
+	big := func(b byte) []byte { return bytes.Repeat([]byte{b}, connection.OwnedFrameSize+10) }
+	go func() {
+		for _, v := range []any{big('a'), pickle.Tuple{big('b'), string(big('c'))}, big('d')} {
+			if err := c.Send(v); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+		for _, p := range [][]byte{big('e'), big('f'), []byte("small1"), []byte("small2")} {
+			if err := c.SendBytes(p); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	var got []any
+	for range 3 {
+		v, err := s.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, v)
+	}
+	var frames [][]byte
+	for range 4 {
+		p, err := s.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames = append(frames, p)
+	}
+	want := []any{big('a'), pickle.Tuple{big('b'), string(big('c'))}, big('d')}
+	for i := range want {
+		if !pickle.Equal(got[i], want[i]) {
+			t.Errorf("Recv %d changed by later frames", i)
+		}
+	}
+	if !bytes.Equal(frames[0], big('e')) || !bytes.Equal(frames[1], big('f')) {
+		t.Error("a large ReadFrame result changed by later frames")
+	}
+	// the small ones share the reused buffer: the first is overwritten
+	if string(frames[3]) != "small2" || string(frames[2]) != "small2" {
+		t.Errorf("small frames: %q %q, want both \"small2\" (one reused buffer)", frames[2], frames[3])
+	}
+}

@@ -1,8 +1,10 @@
 package managers_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -221,5 +223,45 @@ func TestClientTyped(t *testing.T) {
 	var re *managers.RemoteError
 	if _, err := q.Call(ctx, "nosuch", nil, nil); !errors.As(err, &re) || re.Kind != managers.KindTraceback {
 		t.Fatalf("unexposed method: %v", err)
+	}
+}
+
+// TestLargeValuesKeepTheirBytes: frames of connection.OwnedFrameSize or more
+// are decoded with their values sharing the frame (server and client side);
+// a later frame on the same connection must never change a value kept from
+// an earlier one.
+func TestLargeValuesKeepTheirBytes(t *testing.T) {
+	c := dialTest(t, nil)
+	ctx := context.Background()
+	p, err := c.Create(ctx, "Queue", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	q := managers.QueueProxy{Proxy: p}
+	var want []any
+	for i := range 4 {
+		want = append(want,
+			bytes.Repeat([]byte{byte('a' + i)}, connection.OwnedFrameSize+1000*i),
+			strings.Repeat(string(rune('k'+i)), connection.OwnedFrameSize+500),
+			pickle.Tuple{[]byte("small"), bytes.Repeat([]byte{byte(i)}, 2*pickle.OwnedShareMin)})
+	}
+	for _, v := range want {
+		if err := q.Put(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []any
+	for range want {
+		v, err := q.Get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, v)
+	}
+	for i := range want {
+		if !pickle.Equal(got[i], want[i]) {
+			t.Fatalf("item %d changed: %.60s...", i, pickle.Repr(got[i]))
+		}
 	}
 }

@@ -140,9 +140,17 @@ func ParseRequest(v any) (Request, error) {
 }
 
 // DecodeRequest unpickles a request frame and checks its shape.
-func DecodeRequest(frame []byte) (Request, error) {
+func DecodeRequest(frame []byte) (Request, error) { return decodeRequest(frame, false) }
+
+// decodeRequest is DecodeRequest; with owned the frame is handed over and
+// large values in the request may share it (pickle.UnmarshalOwned).
+func decodeRequest(frame []byte, owned bool) (Request, error) {
 	var v any
-	if err := pickle.Unmarshal(frame, &v); err != nil {
+	unmarshal := pickle.Unmarshal
+	if owned {
+		unmarshal = pickle.UnmarshalOwned
+	}
+	if err := unmarshal(frame, &v); err != nil {
 		return Request{}, err
 	}
 	return ParseRequest(v)

@@ -18,7 +18,9 @@ import (
 	"github.com/mpgo/mpgo/pickle"
 )
 
-// frameConn is what the server needs of a connection (*connection.Conn).
+// frameConn is what the server needs of a connection (*connection.Conn):
+// ReadFrame's payload is the caller's to keep when it is at least
+// connection.OwnedFrameSize long.
 type frameConn interface {
 	ReadFrame() ([]byte, error)
 	WriteFrame(p []byte) error
@@ -250,14 +252,16 @@ func (c *serverConn) watchPeer() {
 	}
 }
 
-// decodeRequestSafe is DecodeRequest that never panics.
+// decodeRequestSafe is decodeRequest that never panics. A frame read into
+// a buffer of its own is handed to the decoder, so that a large bytes or str
+// argument (a queue item, say) is not copied again.
 func decodeRequestSafe(frame []byte) (req Request, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("pickle: decoder panic: %v", p)
 		}
 	}()
-	return DecodeRequest(frame)
+	return decodeRequest(frame, len(frame) >= connection.OwnedFrameSize)
 }
 
 // next waits for the next request. It reports false when the connection must end: the peer

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // unmarshalHook is set by the typed-unmarshal code (unmarshal.go): it stores
@@ -59,14 +60,20 @@ var unmarshalHook func(value any, rv reflect.Value) error
 func Unmarshal(data []byte, v any) error { return unmarshal(data, v, false) }
 
 // UnmarshalOwned is [Unmarshal] for a caller that hands data over, as
-// [bytes.NewBuffer] takes its slice: Python bytes and bytearray values in the
-// result share data's memory instead of being copied, so a large binary
-// payload decodes with no allocation and no copy. The caller must not use
-// data after the call (the decoded values own it), and any of those values
-// kept alive keeps all of data alive. Strings are still copied. It is meant
-// for buffers read for this one pickle, such as a received frame that is not
-// reused.
+// [bytes.NewBuffer] takes its slice: bytes, bytearray and str values of
+// [OwnedShareMin] bytes or more share data's memory instead of being copied,
+// so a large payload decodes with no allocation and no copy. The caller must
+// not use data after the call (the decoded values own it, and strings
+// require that it never changes), and any of those values kept alive keeps
+// all of data alive. It is meant for buffers read for this one pickle, such
+// as a large received frame (package connection reads frames of 64 KiB or
+// more into buffers of their own for this).
 func UnmarshalOwned(data []byte, v any) error { return unmarshal(data, v, true) }
+
+// OwnedShareMin is the size from which [UnmarshalOwned] shares a value's
+// bytes with its input; smaller values are copied, so that a small value
+// kept for long does not keep a large input alive.
+const OwnedShareMin = 512
 
 func unmarshal(data []byte, v any, owned bool) error {
 	d := decPool.Get().(*Decoder)
@@ -751,10 +758,11 @@ func rawUnicodeEscapeDecode(s []byte) (string, error) {
 }
 
 // takeBytes returns the bytes of a bytes or bytearray value read from the
-// input: a copy, or with owned input the input itself (its capacity cut, so
-// that appending to the value never writes into what follows).
+// input: a copy, or with owned input the input itself when large (its
+// capacity cut, so that appending to the value never writes into what
+// follows; the regions of two values never overlap).
 func (d *Decoder) takeBytes(b []byte) []byte {
-	if d.owned {
+	if d.owned && len(b) >= OwnedShareMin {
 		return b[:len(b):len(b)]
 	}
 	if len(b) <= slabMaxBytes {
@@ -763,12 +771,21 @@ func (d *Decoder) takeBytes(b []byte) []byte {
 	return bytes.Clone(b)
 }
 
+// longString returns b, longer than internMax, as a string: a copy, or with
+// owned input the input itself when large.
+func (d *Decoder) longString(b []byte) string {
+	if d.owned && len(b) >= OwnedShareMin {
+		return unsafe.String(unsafe.SliceData(b), len(b))
+	}
+	return d.makeString(b)
+}
+
 // str returns b as a boxed string; short strings are interned per decoder
 // (method names, typeids and dict keys repeat in every request), which saves
 // two allocations each.
 func (d *Decoder) str(b []byte) any {
 	if len(b) > internMax {
-		return d.boxString(d.makeString(b))
+		return d.boxString(d.longString(b))
 	}
 	if d.intern == nil {
 		d.intern = new(internCache)
@@ -887,7 +904,7 @@ func (d *Decoder) step(op byte) {
 		d.push(d.str(d.read(n)), 0)
 	case opBinunicode8:
 		n := d.readLength(8)
-		d.push(string(d.read(n)), 0)
+		d.push(d.longString(d.read(n)), 0)
 	case opUnicode:
 		u, err := rawUnicodeEscapeDecode(d.readLine())
 		if err != nil {

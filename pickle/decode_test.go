@@ -447,7 +447,8 @@ func TestUnmarshalOwned(t *testing.T) {
 		payload := bytes.Repeat([]byte{0xab}, 1<<20)
 		enc := NewEncoder(nil)
 		enc.SetProtocol(proto)
-		data, err := enc.AppendEncode(nil, Tuple{payload, ByteArray("ba"), []byte("x")})
+		text := strings.Repeat("é", 300) // 600 bytes: shared
+		data, err := enc.AppendEncode(nil, Tuple{payload, ByteArray(bytes.Repeat([]byte("ba"), 300)), []byte("x"), text, strings.Repeat("s", OwnedShareMin-1)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -457,7 +458,8 @@ func TestUnmarshalOwned(t *testing.T) {
 		}
 		tup := v.(Tuple)
 		got, ba := tup[0].([]byte), tup[1].(ByteArray)
-		if !bytes.Equal(got, payload) || string(ba) != "ba" || string(tup[2].([]byte)) != "x" {
+		str, short := tup[3].(string), tup[4].(string)
+		if !bytes.Equal(got, payload) || string(ba) != strings.Repeat("ba", 300) || string(tup[2].([]byte)) != "x" || str != text || len(short) != OwnedShareMin-1 {
 			t.Fatalf("protocol %d: wrong value %s", proto, Repr(v))
 		}
 		inside := func(b []byte) bool {
@@ -467,8 +469,11 @@ func TestUnmarshalOwned(t *testing.T) {
 		}
 		// (below protocol 5 a bytearray is bytearray(b'...'), a copy of a
 		// bytes value that may be shared, so only BYTEARRAY8 can share)
-		if !inside(got) || proto >= 5 && !inside(ba) {
-			t.Errorf("protocol %d: bytes values were copied", proto)
+		if !inside(got) || proto >= 5 && !inside(ba) || !inside([]byte(unsafe.Slice(unsafe.StringData(str), len(str)))) {
+			t.Errorf("protocol %d: large values were copied", proto)
+		}
+		if inside(tup[2].([]byte)) || inside(unsafe.Slice(unsafe.StringData(short), len(short))) {
+			t.Errorf("protocol %d: values under OwnedShareMin share the input", proto)
 		}
 		// appending to a shared value never writes into the input after it
 		before := bytes.Clone(data)
