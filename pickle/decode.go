@@ -278,6 +278,8 @@ func (d *Decoder) run() (result any, err error) {
 	d.proto = 0
 	d.alloc = 0
 	d.op = 0
+	// a hint: for a stream, what is buffered may be only the start
+	d.slab.startPickle(len(d.buf)-d.pos <= smallPickle)
 	defer func() {
 		if r := recover(); r != nil {
 			de, ok := r.(decodeError)
@@ -293,10 +295,10 @@ func (d *Decoder) run() (result any, err error) {
 		} else {
 			clear(d.memo)
 		}
-		// the slabs are kept for the next pickle (a small request then takes
-		// a few slots, no allocation), but not after a large pickle: its
-		// values, possibly big, would stay reachable from the chunks while
-		// the (pooled) decoder lives
+		// the leaf slabs are kept for the next pickle (a small request then
+		// takes a few slots, no allocation), but not after a large pickle;
+		// the others never outlive their pickle (slab.go)
+		d.slab.startPickle(false)
 		if d.alloc > slabKeepMax {
 			d.slab = slabs{}
 		}
@@ -795,7 +797,7 @@ func (d *Decoder) str(b []byte) any {
 		return slot.v
 	}
 	s := d.makeString(b)
-	v := d.boxString(s)
+	v := d.boxInterned(s)
 	slot.s, slot.v = s, v
 	return v
 }

@@ -2,17 +2,26 @@ package pickle
 
 import "unsafe"
 
-// Per-decoder slabs: the decoder boxes scalars and makes small dicts, lists
-// and strings out of chunks it allocates a few dozen at a time, instead of
-// one heap allocation per value (a list of 10,000 small dicts is ~60,000
-// values). Each slot of a chunk is written once, before the value that points
-// to it is published, and never again, so values stay immutable and may be
-// shared between goroutines like any other. The cost is retention: a value
-// still in use keeps its whole chunk (at most a few KiB) alive. Chunks are
-// kept by the pooled Decoder across pickles, so a small request takes a few
-// slots instead of new allocations; after a pickle of more than slabKeepMax
-// bytes they are dropped, so that what a pooled decoder keeps reachable is
-// bounded by the size of small pickles.
+// Per-decoder slabs: the decoder boxes scalars and makes small dicts, lists,
+// tuples and strings out of chunks it allocates a few dozen at a time,
+// instead of one heap allocation per value (a list of 10,000 small dicts is
+// ~60,000 values). Each slot of a chunk is written once, before the value
+// that points to it is published, and never again, so values stay immutable
+// and may be shared between goroutines like any other. The cost is
+// retention: a value still in use keeps its whole chunk alive, and with it
+// whatever the chunk's other slots point to.
+//
+// That is why only the leaf chunks (int64, float64 and string bytes: nothing
+// in them points anywhere) are kept across pickles, so that a small request
+// takes a few slots of them instead of new allocations. Chunks of
+// pointer-holding slots (items, headers, dicts, entries) serve one pickle
+// only: shared by consecutive pickles, a chunk that one pickle's values
+// straddle links the chunks before and after, and through the decoder's
+// current chunks such links reached every pickle ever decoded (a steady
+// stream of ((x,), y) grew the heap by ~110 bytes a pickle). A small pickle
+// (the usual manager request or reply) gets all of its first such chunks in
+// one allocation, a smallArena. After a pickle of more than slabKeepMax
+// bytes the leaf chunks are dropped too.
 
 const (
 	slabScalars  = 32       // int64 / float64 per chunk (256 bytes)
@@ -24,8 +33,22 @@ const (
 	slabLists    = 16       // List headers per chunk
 	slabEntries  = 48       // dict table entries per chunk (1.5 KiB: no waste for 1, 2, 3, 4, 6 or 8 entries)
 	slabMaxDict  = 8        // dicts with more entries get their own entries slice
-	slabKeepMax  = 64 << 10 // a decoder drops its chunks after a pickle larger than this
+	slabKeepMax  = 64 << 10 // a decoder drops its leaf chunks after a pickle larger than this
+	smallPickle  = 512      // Unmarshal input up to this size gets a smallArena
 )
+
+// smallArena holds the first pointer-holding chunks of a small pickle: what
+// a manager request such as ('7f3a2b1c', 'put', ({'id': 1, 'payload':
+// b'...', 'tags': ['a', 'b']},), {}) needs, in one allocation of 480 bytes.
+type smallArena struct {
+	items    [8]any
+	entries  [4]tableEntry
+	dicts    [2]Dict
+	tuples   [2]Tuple
+	strs     [2]string
+	lists    [1]List
+	byteHdrs [1][]byte
+}
 
 // eface is the layout of an empty interface.
 type eface struct {
@@ -51,16 +74,46 @@ func box(typ, p unsafe.Pointer) any {
 }
 
 type slabs struct {
-	ints     []int64
-	floats   []float64
+	// leaf chunks, kept across pickles
+	ints   []int64
+	floats []float64
+	bytes  []byte
+	// interned strings' headers, kept across pickles: they point to short
+	// strings in the bytes chunks only
+	internStrs []string
+
+	// pointer-holding chunks, for one pickle
 	strs     []string
-	bytes    []byte
 	dicts    []Dict
 	lists    []List
 	entries  []tableEntry
 	items    []any
 	tuples   []Tuple
 	byteHdrs [][]byte
+	// arena: the next pickle is small; its first chunks come from a
+	// smallArena, allocated when one is first needed
+	arena bool
+}
+
+// startPickle drops the pointer-holding chunks of the last pickle; small
+// says the pickle to come is small.
+func (s *slabs) startPickle(small bool) {
+	s.strs, s.dicts, s.lists, s.entries, s.items, s.tuples, s.byteHdrs = nil, nil, nil, nil, nil, nil, nil
+	s.arena = small
+}
+
+// takeArena gives the pointer-holding kinds, all empty, their chunks from
+// one new smallArena; it reports false when the pickle is not small or its
+// arena is taken already.
+func (s *slabs) takeArena() bool {
+	if !s.arena {
+		return false
+	}
+	s.arena = false
+	a := new(smallArena)
+	s.items, s.entries, s.dicts, s.tuples = a.items[:0], a.entries[:0], a.dicts[:0], a.tuples[:0]
+	s.strs, s.lists, s.byteHdrs = a.strs[:0], a.lists[:0], a.byteHdrs[:0]
+	return true
 }
 
 // boxInt boxes x; values 0..255 need no allocation anyway (the runtime has
@@ -113,16 +166,27 @@ func (d *Decoder) slabBytes(b []byte) []byte {
 // boxString boxes str without allocating its header on its own.
 func (d *Decoder) boxString(str string) any {
 	s := &d.slab
-	if len(s.strs) == cap(s.strs) {
+	if len(s.strs) == cap(s.strs) && !s.takeArena() {
 		s.strs = make([]string, 0, slabStrings)
 	}
 	s.strs = append(s.strs, str)
 	return box(stringType, unsafe.Pointer(&s.strs[len(s.strs)-1]))
 }
 
+// boxInterned boxes a short string (its bytes in a leaf chunk) for the
+// intern cache, its header in a chunk kept across pickles.
+func (d *Decoder) boxInterned(str string) any {
+	s := &d.slab
+	if len(s.internStrs) == cap(s.internStrs) {
+		s.internStrs = make([]string, 0, slabStrings)
+	}
+	s.internStrs = append(s.internStrs, str)
+	return box(stringType, unsafe.Pointer(&s.internStrs[len(s.internStrs)-1]))
+}
+
 func (d *Decoder) newDict() *Dict {
 	s := &d.slab
-	if len(s.dicts) == cap(s.dicts) {
+	if len(s.dicts) == cap(s.dicts) && !s.takeArena() {
 		s.dicts = make([]Dict, 0, slabDicts)
 	}
 	s.dicts = s.dicts[:len(s.dicts)+1]
@@ -131,7 +195,7 @@ func (d *Decoder) newDict() *Dict {
 
 func (d *Decoder) newList() *List {
 	s := &d.slab
-	if len(s.lists) == cap(s.lists) {
+	if len(s.lists) == cap(s.lists) && !s.takeArena() {
 		s.lists = make([]List, 0, slabLists)
 	}
 	s.lists = s.lists[:len(s.lists)+1]
@@ -143,7 +207,7 @@ func (d *Decoder) newList() *List {
 // the chunk are never touched.
 func (d *Decoder) dictEntries(n int) []tableEntry {
 	s := &d.slab
-	if cap(s.entries)-len(s.entries) < n {
+	if cap(s.entries)-len(s.entries) < n && (!s.takeArena() || cap(s.entries) < n) {
 		s.entries = make([]tableEntry, 0, slabEntries)
 	}
 	m := len(s.entries)
@@ -174,7 +238,7 @@ func (d *Decoder) newTuple(items []any) Tuple {
 		return t
 	}
 	s := &d.slab
-	if cap(s.items)-len(s.items) < n {
+	if cap(s.items)-len(s.items) < n && (!s.takeArena() || cap(s.items) < n) {
 		s.items = make([]any, 0, slabItems)
 	}
 	m := len(s.items)
@@ -188,7 +252,7 @@ func (d *Decoder) boxTuple(t Tuple) any {
 		return emptyTuple
 	}
 	s := &d.slab
-	if len(s.tuples) == cap(s.tuples) {
+	if len(s.tuples) == cap(s.tuples) && !s.takeArena() {
 		s.tuples = make([]Tuple, 0, slabHeaders)
 	}
 	s.tuples = append(s.tuples, t)
@@ -198,7 +262,7 @@ func (d *Decoder) boxTuple(t Tuple) any {
 // boxBytes boxes b without allocating its header on its own.
 func (d *Decoder) boxBytes(b []byte) any {
 	s := &d.slab
-	if len(s.byteHdrs) == cap(s.byteHdrs) {
+	if len(s.byteHdrs) == cap(s.byteHdrs) && !s.takeArena() {
 		s.byteHdrs = make([][]byte, 0, slabHeaders)
 	}
 	s.byteHdrs = append(s.byteHdrs, b)
