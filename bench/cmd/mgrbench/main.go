@@ -210,6 +210,8 @@ func run(ctx context.Context, o *options) error {
 
 	// Start every server once; they live for the whole run.
 	var srvs []*server
+	var mpgoBin string // built once, also for the idle section's server
+	var mpgoEnv []string
 	defer func() {
 		for _, s := range srvs {
 			s.stop()
@@ -222,14 +224,12 @@ func run(ctx context.Context, o *options) error {
 		case name == "echo":
 			s, err = startEcho(ctx)
 		case name == "mpgo":
-			var bin string
-			bin, err = mpgoBinary(o, scriptDir)
+			mpgoBin, err = mpgoBinary(o, scriptDir)
 			if err == nil {
-				var env []string
 				if o.pprof != "" {
-					env = append(env, "MPGO_PPROF="+o.pprof)
+					mpgoEnv = append(mpgoEnv, "MPGO_PPROF="+o.pprof)
 				}
-				s, err = startMpgo(ctx, bin, key, env)
+				s, err = startMpgo(ctx, mpgoBin, key, mpgoEnv)
 			}
 		case strings.HasPrefix(name, "cpython"):
 			var py string
@@ -271,14 +271,33 @@ func run(ctx context.Context, o *options) error {
 	}
 	if o.sections["idle"] && o.idle > 0 {
 		for _, s := range srvs {
-			if s.name == "mpgo" {
-				r, err := runIdle(ctx, s, o.idle, o.pprof, o.idleHold)
-				if err != nil {
-					msg := fmt.Sprintf("idle: %v", err)
-					fmt.Println(msg)
-					rep.Errors = append(rep.Errors, msg)
+			if s.name != "mpgo" {
+				continue
+			}
+			// A fresh server: the one the load sections drove keeps its
+			// heap's high-water mark (Go returns freed memory to the OS
+			// slowly), and the idle connections would fit into it without
+			// the RSS growing. The pprof address is the driven server's.
+			fresh, err := startMpgo(ctx, mpgoBin, key, nil)
+			if err == nil {
+				pprofAddr := ""
+				if o.pprof != "" {
+					s.stop()
+					fresh.stop()
+					fresh, err = startMpgo(ctx, mpgoBin, key, mpgoEnv)
+					pprofAddr = o.pprof
 				}
-				rep.Idle = r
+				if err == nil {
+					var r *idleResult
+					r, err = runIdle(ctx, fresh, o.idle, pprofAddr, o.idleHold)
+					rep.Idle = r
+					fresh.stop()
+				}
+			}
+			if err != nil {
+				msg := fmt.Sprintf("idle: %v", err)
+				fmt.Println(msg)
+				rep.Errors = append(rep.Errors, msg)
 			}
 		}
 	}
