@@ -8,7 +8,9 @@
 // calls, imports or executes anything named in a pickle: classes the
 // package has no Go type for become data (*Object, Global) that encode back
 // to an equal Python object. Hostile input is bounded (see Limits) and never
-// panics.
+// panics. UnmarshalOwned decodes an input the caller hands over, its large
+// bytes and str values sharing the input's memory instead of being copied
+// (package connection uses it for received frames of 64 KiB or more).
 //
 // # Python to Go (decoding into any: the value model)
 //

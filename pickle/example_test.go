@@ -1,6 +1,7 @@
 package pickle_test
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/mpgo/mpgo/pickle"
@@ -79,4 +80,22 @@ func ExampleEncoder_SetPython2() {
 func ExampleRepr() {
 	fmt.Println(pickle.Repr(pickle.Tuple{1e16, 0.1, "it's", []byte{0}, pickle.FrozenSet{}}))
 	// Output: (1e+16, 0.1, "it's", b'\x00', frozenset())
+}
+
+// UnmarshalOwned takes over its input: a large bytes (or str) value in the
+// result is the input's memory, not a copy. Here a 1 MiB payload, as a
+// received frame would carry it.
+func ExampleUnmarshalOwned() {
+	frame, err := pickle.Marshal(pickle.Tuple{"put", bytes.Repeat([]byte{0xab}, 1<<20)})
+	if err != nil {
+		panic(err)
+	}
+	var v any
+	if err := pickle.UnmarshalOwned(frame, &v); err != nil { // frame is not used after this
+		panic(err)
+	}
+	payload := v.(pickle.Tuple)[1].([]byte)
+	fmt.Printf("%d bytes of %#x\n", len(payload), payload[0])
+	// Output:
+	// 1048576 bytes of 0xab
 }
