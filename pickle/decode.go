@@ -116,7 +116,7 @@ type Decoder struct {
 	proto     int
 	alloc     int64
 	intern    *internCache // short strings seen before, boxed (kept across pickles)
-	slab      slabs        // chunks for small values (slab.go), kept across pickles
+	slab      slabs        // chunks for small values (slab.go); the leaf ones kept across pickles
 	// sawClass: an opcode that can make an *Object ran (else the registry
 	// has nothing to resolve)
 	sawClass bool
