@@ -27,7 +27,9 @@ type Queue struct {
 	maxsize    int
 	unfinished int
 	shutdown   bool
-	changed    chan struct{} // closed and replaced on every state change
+	// changed is closed on the next state change; nil while no one waits
+	// (a put or get with no waiter then allocates nothing)
+	changed chan struct{}
 }
 
 // Queue errors, as the Python exceptions Python clients receive.
@@ -43,12 +45,15 @@ func NewQueue(maxsize int) *Queue {
 	if maxsize < 0 {
 		maxsize = 0
 	}
-	return &Queue{maxsize: maxsize, changed: make(chan struct{})}
+	return &Queue{maxsize: maxsize}
 }
 
+// notifyLocked wakes every waiter.
 func (q *Queue) notifyLocked() {
-	close(q.changed)
-	q.changed = make(chan struct{})
+	if q.changed != nil {
+		close(q.changed)
+		q.changed = nil
+	}
 }
 
 func (q *Queue) lenLocked() int { return len(q.items) - q.head }
@@ -79,6 +84,9 @@ func (q *Queue) popLocked() any {
 // wait waits for a state change; the deadline is zero for none. It returns (false, nil) at
 // the deadline. q.mu is held on entry and on return.
 func (q *Queue) wait(ctx context.Context, deadline time.Time) (bool, error) {
+	if q.changed == nil {
+		q.changed = make(chan struct{})
+	}
 	ch := q.changed
 	q.mu.Unlock()
 	defer q.mu.Lock()
