@@ -40,14 +40,22 @@ func (c *Conn) RecvInto(v any) error {
 	// buffer of its own, which the decoded values may share.
 	c.notePeerProtocol(p)
 	if c.cfg.Registry == nil {
-		if len(p) >= OwnedFrameSize {
-			return pickle.UnmarshalOwned(p, v)
-		}
-		return pickle.Unmarshal(p, v)
+		return UnmarshalFrame(p, v)
 	}
 	d := pickle.NewDecoder(bytes.NewReader(p))
 	d.SetRegistry(c.cfg.Registry)
 	return d.Decode(v)
+}
+
+// UnmarshalFrame unpickles a payload [Conn.ReadFrame] returned, as
+// pickle.Unmarshal does, except that a payload of [OwnedFrameSize] or more,
+// which the Conn handed over, is decoded with [pickle.UnmarshalOwned]: its
+// large bytes and str values share it instead of being copied.
+func UnmarshalFrame(p []byte, v any) error {
+	if len(p) >= OwnedFrameSize {
+		return pickle.UnmarshalOwned(p, v)
+	}
+	return pickle.Unmarshal(p, v)
 }
 
 // RecvContext is [Conn.Recv] ended early by ctx (an interruption inside a

@@ -297,12 +297,7 @@ func (c *Client) roundTrip(ctx context.Context, conn *connection.Conn, ident any
 		c.log.WithField("remote", c.address).Debug("managers: Python 2 server detected")
 	}
 	var v any
-	unmarshal := pickle.Unmarshal
-	if len(frame) >= connection.OwnedFrameSize {
-		// a buffer of its own: a large value in the reply may share it
-		unmarshal = pickle.UnmarshalOwned
-	}
-	if err := unmarshal(frame, &v); err != nil {
+	if err := connection.UnmarshalFrame(frame, &v); err != nil {
 		return rep, true, fmt.Errorf("managers: decode reply to %s: %w", name, err)
 	}
 	t, ok := v.(pickle.Tuple)

@@ -140,16 +140,11 @@ func ParseRequest(v any) (Request, error) {
 }
 
 // DecodeRequest unpickles a request frame and checks its shape.
-func DecodeRequest(frame []byte) (Request, error) { return decodeRequest(frame, false) }
+func DecodeRequest(frame []byte) (Request, error) { return decodeRequest(frame, pickle.Unmarshal) }
 
-// decodeRequest is DecodeRequest; with owned the frame is handed over and
-// large values in the request may share it (pickle.UnmarshalOwned).
-func decodeRequest(frame []byte, owned bool) (Request, error) {
+// decodeRequest is DecodeRequest with the given unpickler.
+func decodeRequest(frame []byte, unmarshal func([]byte, any) error) (Request, error) {
 	var v any
-	unmarshal := pickle.Unmarshal
-	if owned {
-		unmarshal = pickle.UnmarshalOwned
-	}
 	if err := unmarshal(frame, &v); err != nil {
 		return Request{}, err
 	}

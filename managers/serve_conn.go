@@ -252,16 +252,16 @@ func (c *serverConn) watchPeer() {
 	}
 }
 
-// decodeRequestSafe is decodeRequest that never panics. A frame read into
-// a buffer of its own is handed to the decoder, so that a large bytes or str
-// argument (a queue item, say) is not copied again.
+// decodeRequestSafe is DecodeRequest that never panics. A frame read into a
+// buffer of its own is handed to the decoder (connection.UnmarshalFrame), so
+// that a large bytes or str argument (a queue item, say) is not copied again.
 func decodeRequestSafe(frame []byte) (req Request, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("pickle: decoder panic: %v", p)
 		}
 	}()
-	return decodeRequest(frame, len(frame) >= connection.OwnedFrameSize)
+	return decodeRequest(frame, connection.UnmarshalFrame)
 }
 
 // next waits for the next request. It reports false when the connection must end: the peer
