@@ -41,6 +41,7 @@ type options struct {
 	pprof     string
 	out       string
 	md        string
+	pin       *pinning
 }
 
 func main() {
@@ -64,6 +65,7 @@ func main() {
 	flag.StringVar(&o.pprof, "pprof", "", "serve pprof from mpgo at this address (builds with -tags mpgo_pprof, sets MPGO_PPROF)")
 	flag.StringVar(&o.out, "json", "", "also write the results as JSON to this file")
 	flag.StringVar(&o.md, "md", "", "also write the result tables as Markdown to this file")
+	pin := flag.String("pin", "auto", "CPU pinning: auto (generator on the lower half of the CPUs, servers on the upper half), off, or GEN/SRV lists such as 0/1")
 	quick := flag.Bool("quick", false, "smoke run: 1 run, 0.5s cells, conns 1,16, 1000 idle connections")
 	flag.Parse()
 
@@ -86,6 +88,11 @@ func main() {
 			o.idle = 1000
 		}
 	}
+	var err error
+	if o.pin, err = newPinning(*pin); err != nil {
+		fmt.Fprintln(os.Stderr, "mgrbench:", err)
+		os.Exit(2)
+	}
 	o.servers = splitList(*servers)
 	o.conns = intList(*conns)
 	for _, w := range splitList(*workloads) {
@@ -97,7 +104,7 @@ func main() {
 		o.sections[s] = true
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, &o)
+	err = run(ctx, &o)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mgrbench:", err)
@@ -189,7 +196,7 @@ func run(ctx context.Context, o *options) error {
 	raiseNoFile()
 	rep := &report{
 		Started:   time.Now(),
-		Options:   map[string]string{"args": strings.Join(os.Args[1:], " "), "gomaxprocs": strconv.Itoa(runtime.GOMAXPROCS(0))},
+		Options:   map[string]string{"args": strings.Join(os.Args[1:], " "), "gomaxprocs": strconv.Itoa(runtime.GOMAXPROCS(0)), "pin": o.pin.String()},
 		Go:        map[string]map[string]*cellAgg{},
 		Py:        map[string]map[string]*cellAgg{},
 		ConnectMS: map[string]float64{},
@@ -198,6 +205,7 @@ func run(ctx context.Context, o *options) error {
 		rep.Load = strings.TrimSpace(string(b))
 		fmt.Printf("load average before: %s\n", rep.Load)
 	}
+	fmt.Printf("CPU pinning: %s\n", o.pin)
 	scriptDir, err := os.MkdirTemp("", "mgrbench-")
 	if err != nil {
 		return err
@@ -222,20 +230,20 @@ func run(ctx context.Context, o *options) error {
 		var err error
 		switch {
 		case name == "echo":
-			s, err = startEcho(ctx)
+			s, err = startEcho(ctx, o.pin)
 		case name == "mpgo":
 			mpgoBin, err = mpgoBinary(o, scriptDir)
 			if err == nil {
 				if o.pprof != "" {
 					mpgoEnv = append(mpgoEnv, "MPGO_PPROF="+o.pprof)
 				}
-				s, err = startMpgo(ctx, mpgoBin, key, mpgoEnv)
+				s, err = startMpgo(ctx, o.pin, mpgoBin, key, mpgoEnv)
 			}
 		case strings.HasPrefix(name, "cpython"):
 			var py string
 			py, err = findPython(strings.TrimPrefix(name, "cpython"))
 			if err == nil {
-				s, err = startCPython(ctx, name, py, scriptDir, key)
+				s, err = startCPython(ctx, o.pin, name, py, scriptDir, key)
 			}
 		default:
 			err = fmt.Errorf("unknown server %q", name)
@@ -264,7 +272,9 @@ func run(ctx context.Context, o *options) error {
 	}
 
 	if o.sections["go"] {
+		o.pin.pinGenerator()
 		runGo(ctx, o, srvs, rep)
+		o.pin.unpin()
 	}
 	if o.sections["py"] || o.sections["connect"] {
 		runPy(ctx, o, srvs, scriptDir, rep)
@@ -278,13 +288,13 @@ func run(ctx context.Context, o *options) error {
 			// heap's high-water mark (Go returns freed memory to the OS
 			// slowly), and the idle connections would fit into it without
 			// the RSS growing. The pprof address is the driven server's.
-			fresh, err := startMpgo(ctx, mpgoBin, key, nil)
+			fresh, err := startMpgo(ctx, o.pin, mpgoBin, key, nil)
 			if err == nil {
 				pprofAddr := ""
 				if o.pprof != "" {
 					s.stop()
 					fresh.stop()
-					fresh, err = startMpgo(ctx, mpgoBin, key, mpgoEnv)
+					fresh, err = startMpgo(ctx, o.pin, mpgoBin, key, mpgoEnv)
 					pprofAddr = o.pprof
 				}
 				if err == nil {

@@ -16,7 +16,7 @@ func writeMarkdown(w io.Writer, o *options, names []string, rep *report) {
 		}
 		return fmt.Sprintf("%s / %s / %s", fmtOps(a.OpsPerSec), fmtUS(a.P50us), fmtUS(a.P99us))
 	}
-	fmt.Fprintf(w, "Load average before the run: %s. GOMAXPROCS %s.\n\n", rep.Load, rep.Options["gomaxprocs"])
+	fmt.Fprintf(w, "Load average before the run: %s. GOMAXPROCS %s. CPU pinning: %s.\n\n", rep.Load, rep.Options["gomaxprocs"], rep.Options["pin"])
 	if len(rep.Go) > 0 {
 		fmt.Fprintf(w, "Go load generator, ops/s / p50 / p99 (median of %d runs of %v):\n\n", o.runs, o.duration)
 		fmt.Fprintf(w, "| cell | %s | mpgo/%s | mpgo/echo | p99 %s/mpgo |\n", strings.Join(names, " | "), cp, cp)
