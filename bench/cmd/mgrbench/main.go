@@ -219,7 +219,7 @@ func run(ctx context.Context, o *options) error {
 	// Start every server once; they live for the whole run.
 	var srvs []*server
 	var mpgoBin string // built once, also for the idle section's server
-	var mpgoEnv []string
+	mpgoEnv := o.pin.goEnv()
 	defer func() {
 		for _, s := range srvs {
 			s.stop()
@@ -230,20 +230,20 @@ func run(ctx context.Context, o *options) error {
 		var err error
 		switch {
 		case name == "echo":
-			s, err = startEcho(ctx, o.pin)
+			s, err = startEcho(ctx, o.pin.goEnv())
 		case name == "mpgo":
 			mpgoBin, err = mpgoBinary(o, scriptDir)
 			if err == nil {
 				if o.pprof != "" {
 					mpgoEnv = append(mpgoEnv, "MPGO_PPROF="+o.pprof)
 				}
-				s, err = startMpgo(ctx, o.pin, mpgoBin, key, mpgoEnv)
+				s, err = startMpgo(ctx, mpgoBin, key, mpgoEnv)
 			}
 		case strings.HasPrefix(name, "cpython"):
 			var py string
 			py, err = findPython(strings.TrimPrefix(name, "cpython"))
 			if err == nil {
-				s, err = startCPython(ctx, o.pin, name, py, scriptDir, key)
+				s, err = startCPython(ctx, name, py, scriptDir, key)
 			}
 		default:
 			err = fmt.Errorf("unknown server %q", name)
@@ -272,9 +272,13 @@ func run(ctx context.Context, o *options) error {
 	}
 
 	if o.sections["go"] {
-		o.pin.pinGenerator()
+		var pids []int
+		for _, s := range srvs {
+			pids = append(pids, s.pid())
+		}
+		o.pin.pin(pids)
 		runGo(ctx, o, srvs, rep)
-		o.pin.unpin()
+		o.pin.unpin(pids)
 	}
 	if o.sections["py"] || o.sections["connect"] {
 		runPy(ctx, o, srvs, scriptDir, rep)
@@ -288,13 +292,13 @@ func run(ctx context.Context, o *options) error {
 			// heap's high-water mark (Go returns freed memory to the OS
 			// slowly), and the idle connections would fit into it without
 			// the RSS growing. The pprof address is the driven server's.
-			fresh, err := startMpgo(ctx, o.pin, mpgoBin, key, nil)
+			fresh, err := startMpgo(ctx, mpgoBin, key, nil)
 			if err == nil {
 				pprofAddr := ""
 				if o.pprof != "" {
 					s.stop()
 					fresh.stop()
-					fresh, err = startMpgo(ctx, o.pin, mpgoBin, key, mpgoEnv)
+					fresh, err = startMpgo(ctx, mpgoBin, key, mpgoEnv)
 					pprofAddr = o.pprof
 				}
 				if err == nil {

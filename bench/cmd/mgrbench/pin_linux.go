@@ -5,7 +5,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -79,18 +78,25 @@ func setAffinity(tid int, s *cpuSet) error {
 	return nil
 }
 
-// pinning splits the machine between the load generator and the servers.
+// pinning splits the machine between the load generator and the servers
+// for the go section.
 //
 // With both on the same few CPUs the kernel time-slices them against each
 // other: a server thread preempted for a scheduler slice (milliseconds)
 // shows up as a p99 of many times the p50, and spinning Go schedulers on both
 // sides burn the CPU the other needs. On this project's 2-vCPU development
 // machine that cost mpgo and the echo server a third of their throughput and
-// tripled their p99. Every server gets the same CPUs (CPython's included:
-// its GIL runs one thread at a time anyway), so the comparison stays fair.
+// tripled their p99, and CPython's server threads fought for the GIL across
+// both CPUs (11k ops/s unpinned, 30k pinned). Every server gets the same
+// CPUs, so the comparison stays fair.
+//
+// The other sections run unpinned: one Python client and a server taking
+// turns are fastest on whichever CPU is awake, and a server pinned to an
+// otherwise idle virtual CPU pays for waking it at every request (several
+// hundred microseconds here).
 type pinning struct {
 	gen, srv cpuSet
-	all      cpuSet // this process's mask at start, restored after the go section
+	all      cpuSet // this process's mask at start, restored by unpin
 	genProcs int    // GOMAXPROCS to restore
 }
 
@@ -98,15 +104,15 @@ type pinning struct {
 // this process's CPUs, the servers on the upper half; off with one CPU), or
 // "GEN/SRV" CPU lists such as "0/1" or "0-3/4-7".
 func newPinning(spec string) (*pinning, error) {
+	if spec == "off" || spec == "" {
+		return nil, nil
+	}
 	all, err := getAffinity(0)
 	if err != nil {
 		return nil, fmt.Errorf("sched_getaffinity: %w", err)
 	}
 	p := &pinning{all: all}
-	switch spec {
-	case "off", "":
-		return nil, nil
-	case "auto":
+	if spec == "auto" {
 		var cpus []int
 		for c := range 1024 {
 			if all.has(c) {
@@ -123,17 +129,17 @@ func newPinning(spec string) (*pinning, error) {
 				p.srv.add(c)
 			}
 		}
-	default:
-		g, s, ok := strings.Cut(spec, "/")
-		if !ok {
-			return nil, fmt.Errorf("-pin %q: want off, auto or GEN/SRV CPU lists", spec)
-		}
-		if p.gen, err = parseCPUs(g); err == nil {
-			p.srv, err = parseCPUs(s)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("-pin: %w", err)
-		}
+		return p, nil
+	}
+	g, sv, ok := strings.Cut(spec, "/")
+	if !ok {
+		return nil, fmt.Errorf("-pin %q: want off, auto or GEN/SRV CPU lists", spec)
+	}
+	if p.gen, err = parseCPUs(g); err == nil {
+		p.srv, err = parseCPUs(sv)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("-pin: %w", err)
 	}
 	return p, nil
 }
@@ -142,55 +148,52 @@ func (p *pinning) String() string {
 	if p == nil {
 		return "off"
 	}
-	return fmt.Sprintf("generator on CPU %s, servers on CPU %s", p.gen.String(), p.srv.String())
+	return fmt.Sprintf("go section: generator on CPU %s, servers on CPU %s", p.gen.String(), p.srv.String())
 }
 
-// start starts cmd with the servers' CPUs: the child inherits the affinity
-// of the thread that forks it, so that thread is pinned for the fork and
-// restored after.
-func (p *pinning) start(cmd *exec.Cmd) error {
+// goEnv is the environment for the Go servers (mpgo, echo): GOMAXPROCS set
+// to the servers' CPU count. Go sizes GOMAXPROCS from the CPU mask at start
+// and re-reads it only from its system monitor, which sleeps while the
+// process is idle, so a server pinned between two cells would run its first
+// cell with one P per CPU it no longer has, spinning on the one it has. The
+// sections that run unpinned need no more: there the server's CPU time per
+// request is a tenth of each Python client's.
+func (p *pinning) goEnv() []string {
 	if p == nil {
-		return cmd.Start()
+		return nil
 	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	tid := syscall.Gettid()
-	old, err := getAffinity(tid)
-	if err != nil {
-		return err
-	}
-	if err := setAffinity(tid, &p.srv); err != nil {
-		return fmt.Errorf("sched_setaffinity: %w", err)
-	}
-	err = cmd.Start()
-	if rerr := setAffinity(tid, &old); err == nil && rerr != nil {
-		err = rerr
-	}
-	return err
+	return []string{"GOMAXPROCS=" + strconv.Itoa(p.srv.count())}
 }
 
-// pinGenerator moves every thread of this process onto the generator's CPUs
-// (threads created later inherit it) and sets GOMAXPROCS to match; unpin
-// undoes both, so that the Python clients of later sections can use every
-// CPU.
-func (p *pinning) pinGenerator() {
+// pin moves every thread of this process onto the generator's CPUs (and
+// sets GOMAXPROCS to match), and every thread of the servers' processes onto
+// the servers' CPUs. Threads created later inherit the mask of the thread
+// that creates them.
+func (p *pinning) pin(pids []int) {
 	if p == nil {
 		return
 	}
 	p.genProcs = runtime.GOMAXPROCS(p.gen.count())
-	setAllThreads(&p.gen)
+	setAllThreads(os.Getpid(), &p.gen)
+	for _, pid := range pids {
+		setAllThreads(pid, &p.srv)
+	}
 }
 
-func (p *pinning) unpin() {
+// unpin gives this process and the servers every CPU back.
+func (p *pinning) unpin(pids []int) {
 	if p == nil {
 		return
 	}
-	setAllThreads(&p.all)
+	setAllThreads(os.Getpid(), &p.all)
+	for _, pid := range pids {
+		setAllThreads(pid, &p.all)
+	}
 	runtime.GOMAXPROCS(p.genProcs)
 }
 
-func setAllThreads(s *cpuSet) {
-	ents, err := os.ReadDir("/proc/self/task")
+func setAllThreads(pid int, s *cpuSet) {
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	if err != nil {
 		return
 	}

@@ -2,10 +2,7 @@
 
 package main
 
-import (
-	"fmt"
-	"os/exec"
-)
+import "fmt"
 
 // pinning is Linux-only (sched_setaffinity); elsewhere -pin must be off or auto.
 type pinning struct{}
@@ -17,7 +14,7 @@ func newPinning(spec string) (*pinning, error) {
 	return nil, fmt.Errorf("-pin %q: CPU pinning needs Linux", spec)
 }
 
-func (p *pinning) String() string            { return "off" }
-func (p *pinning) start(cmd *exec.Cmd) error { return cmd.Start() }
-func (p *pinning) pinGenerator()             {}
-func (p *pinning) unpin()                    {}
+func (p *pinning) String() string   { return "off" }
+func (p *pinning) goEnv() []string  { return nil }
+func (p *pinning) pin(pids []int)   {}
+func (p *pinning) unpin(pids []int) {}

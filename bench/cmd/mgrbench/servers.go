@@ -71,9 +71,9 @@ func (t *tailBuffer) String() string {
 	return strings.Join(t.lines, "\n")
 }
 
-// startProcess runs cmd in its own process group, on pin's server CPUs, and waits (bounded) until
+// startProcess runs cmd in its own process group and waits (bounded) until
 // parse recognises an address in a line of its stdout or stderr.
-func startProcess(ctx context.Context, pin *pinning, name string, cmd *exec.Cmd, parse func(string) (string, bool)) (*server, error) {
+func startProcess(ctx context.Context, name string, cmd *exec.Cmd, parse func(string) (string, bool)) (*server, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -83,7 +83,7 @@ func startProcess(ctx context.Context, pin *pinning, name string, cmd *exec.Cmd,
 	if err != nil {
 		return nil, err
 	}
-	if err := pin.start(cmd); err != nil {
+	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	s := &server{name: name, cmd: cmd, done: make(chan struct{}), logs: &tailBuffer{}}
@@ -130,9 +130,9 @@ func startProcess(ctx context.Context, pin *pinning, name string, cmd *exec.Cmd,
 
 var pyAddrRE = regexp.MustCompile(`^ADDRESS (\S+) (\d+)$`)
 
-func startCPython(ctx context.Context, pin *pinning, name, python, scriptDir string, key []byte) (*server, error) {
+func startCPython(ctx context.Context, name, python, scriptDir string, key []byte) (*server, error) {
 	cmd := exec.Command(python, filepath.Join(scriptDir, "cpython_server.py"), "--authkey-hex", hex.EncodeToString(key))
-	s, err := startProcess(ctx, pin, name, cmd, func(l string) (string, bool) {
+	s, err := startProcess(ctx, name, cmd, func(l string) (string, bool) {
 		m := pyAddrRE.FindStringSubmatch(l)
 		if m == nil {
 			return "", false
@@ -148,11 +148,11 @@ func startCPython(ctx context.Context, pin *pinning, name, python, scriptDir str
 
 var goAddrRE = regexp.MustCompile(`(127\.0\.0\.1|localhost|\[::1\]):([1-9][0-9]*)`)
 
-func startMpgo(ctx context.Context, pin *pinning, bin string, key []byte, extraEnv []string) (*server, error) {
+func startMpgo(ctx context.Context, bin string, key []byte, extraEnv []string) (*server, error) {
 	cmd := exec.Command(bin, "serve", "--address", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "MPGO_AUTHKEY="+string(key))
 	cmd.Env = append(cmd.Env, extraEnv...)
-	s, err := startProcess(ctx, pin, "mpgo", cmd, func(l string) (string, bool) {
+	s, err := startProcess(ctx, "mpgo", cmd, func(l string) (string, bool) {
 		if strings.Contains(strings.ToLower(l), "pprof") {
 			return "", false
 		}
@@ -169,13 +169,14 @@ func startMpgo(ctx context.Context, pin *pinning, bin string, key []byte, extraE
 	return s, nil
 }
 
-func startEcho(ctx context.Context, pin *pinning) (*server, error) {
+func startEcho(ctx context.Context, env []string) (*server, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(exe, "-role", "echo")
-	s, err := startProcess(ctx, pin, "echo", cmd, func(l string) (string, bool) {
+	cmd.Env = append(os.Environ(), env...)
+	s, err := startProcess(ctx, "echo", cmd, func(l string) (string, bool) {
 		a, ok := strings.CutPrefix(l, "ECHO ")
 		return a, ok
 	})
