@@ -9,7 +9,15 @@ Modes (one JSON line on stdout; diagnostics on stderr):
                             microseconds.
   --mode connect --n N      N times: SyncManager(address, authkey).connect()
                             followed by m.Queue() (the first proxy), timed.
-                            Output: {"connect_ms": [...]}.
+                            Output: {"connect_ms": [...], "cpu_ms": [...]}
+                            (wall and this process's CPU time per sample).
+  --mode floor --n N        (Python 3) against the harness's echo server: the transport
+                            part of the above without a manager. Four fresh
+                            connections (connect() and the three of m.Queue()),
+                            each with the four round trips a one-shot manager
+                            connection waits for (challenge, WELCOME, the
+                            answer to our challenge, the reply), through
+                            multiprocessing.connection.Connection. Same output.
 
 Standard library only; the harness runs it with CPython 3.13 by default.
 """
@@ -19,9 +27,11 @@ import argparse
 import binascii
 import gc
 import json
+import socket
 import sys
 import time
 
+from multiprocessing.connection import Connection
 from multiprocessing.managers import SyncManager
 
 PAYLOAD = "mpgo-bench-payload"
@@ -62,33 +72,65 @@ def run_ops(address, key, duration):
     return {"ops": len(lat), "lat_us": lat}
 
 
+try:
+    cpu_clock = time.process_time
+except AttributeError:  # 2.7
+    cpu_clock = time.clock
+
+
 def run_connect(address, key, n):
-    out = []
+    out, cpu = [], []
     for _ in range(n):
-        t0 = clock()
+        t0, c0 = clock(), cpu_clock()
         m = manager(address, key)
         m.connect()
         q = m.Queue()
-        t1 = clock()
+        t1, c1 = clock(), cpu_clock()
         out.append((t1 - t0) * 1e3)
+        cpu.append((c1 - c0) * 1e3)
         del q, m
         gc.collect()
-    return {"connect_ms": out}
+    return {"connect_ms": out, "cpu_ms": cpu}
+
+
+# Frame sizes of a one-shot manager connection from 3.13 (the challenge with
+# its {sha256} prefix, the 32-byte digest, WELCOME, a small request).
+FLOOR_FRAMES = (59, 40, 59, 80)
+
+
+def run_floor(address, n):
+    host, port = address.rsplit(":", 1)
+    out, cpu = [], []
+    for _ in range(n):
+        t0, c0 = clock(), cpu_clock()
+        for _conn in range(4):
+            s = socket.create_connection((host, int(port)))
+            c = Connection(s.detach())
+            for size in FLOOR_FRAMES:
+                c.send_bytes(b"x" * size)
+                c.recv_bytes()
+            c.close()
+        t1, c1 = clock(), cpu_clock()
+        out.append((t1 - t0) * 1e3)
+        cpu.append((c1 - c0) * 1e3)
+    return {"connect_ms": out, "cpu_ms": cpu}
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--address", required=True)
-    ap.add_argument("--authkey-hex", required=True)
-    ap.add_argument("--mode", choices=["ops", "connect"], default="ops")
+    ap.add_argument("--authkey-hex", default="")
+    ap.add_argument("--mode", choices=["ops", "connect", "floor"], default="ops")
     ap.add_argument("--duration", type=float, default=2.0)
     ap.add_argument("--n", type=int, default=20)
     a = ap.parse_args()
     key = binascii.unhexlify(a.authkey_hex)
     if a.mode == "ops":
         res = run_ops(a.address, key, a.duration)
-    else:
+    elif a.mode == "connect":
         res = run_connect(a.address, key, a.n)
+    else:
+        res = run_floor(a.address, a.n)
     print(json.dumps(res))
     sys.stdout.flush()
 

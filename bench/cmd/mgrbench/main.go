@@ -143,14 +143,14 @@ func intList(s string) []int {
 
 // report is everything measured, also written with -json.
 type report struct {
-	Started   time.Time                      `json:"started"`
-	Load      string                         `json:"loadavg_before"`
-	Options   map[string]string              `json:"options"`
-	Go        map[string]map[string]*cellAgg `json:"go"` // server -> "workload/conns" -> result
-	Py        map[string]map[string]*cellAgg `json:"py"` // server -> "procs" -> result
-	ConnectMS map[string]float64             `json:"connect_ms_median"`
-	Idle      *idleResult                    `json:"idle,omitempty"`
-	Errors    []string                       `json:"errors,omitempty"`
+	Started time.Time                      `json:"started"`
+	Load    string                         `json:"loadavg_before"`
+	Options map[string]string              `json:"options"`
+	Go      map[string]map[string]*cellAgg `json:"go"`      // server -> "workload/conns" -> result
+	Py      map[string]map[string]*cellAgg `json:"py"`      // server -> "procs" -> result
+	Connect map[string]*connectResult      `json:"connect"` // server -> connect()+m.Queue(); "echo": the transport floor
+	Idle    *idleResult                    `json:"idle,omitempty"`
+	Errors  []string                       `json:"errors,omitempty"`
 }
 
 // cellAgg is the median over runs of one cell.
@@ -195,11 +195,11 @@ func median(v []float64) float64 {
 func run(ctx context.Context, o *options) error {
 	raiseNoFile()
 	rep := &report{
-		Started:   time.Now(),
-		Options:   map[string]string{"args": strings.Join(os.Args[1:], " "), "gomaxprocs": strconv.Itoa(runtime.GOMAXPROCS(0)), "pin": o.pin.String()},
-		Go:        map[string]map[string]*cellAgg{},
-		Py:        map[string]map[string]*cellAgg{},
-		ConnectMS: map[string]float64{},
+		Started: time.Now(),
+		Options: map[string]string{"args": strings.Join(os.Args[1:], " "), "gomaxprocs": strconv.Itoa(runtime.GOMAXPROCS(0)), "pin": o.pin.String()},
+		Go:      map[string]map[string]*cellAgg{},
+		Py:      map[string]map[string]*cellAgg{},
+		Connect: map[string]*connectResult{},
 	}
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		rep.Load = strings.TrimSpace(string(b))
@@ -479,11 +479,15 @@ func printReport(o *options, srvs []*server, rep *report) {
 			fmt.Printf(" | mpgo/cp %s\n", ratio(rep.Py["mpgo"][key], rep.Py[cp][key], false))
 		}
 	}
-	if len(rep.ConnectMS) > 0 {
-		fmt.Printf("\n== Python SyncManager.connect() + m.Queue(), median of %d\n", o.connectN)
+	if len(rep.Connect) > 0 {
+		fmt.Printf("\n== Python SyncManager.connect() + m.Queue(), median of %d (wall, and the Python client's own CPU)\n", o.connectN)
 		for _, n := range names {
-			if v, ok := rep.ConnectMS[n]; ok {
-				fmt.Printf("%-12s %8.2f ms\n", n, v)
+			if c := rep.Connect[n]; c != nil {
+				label := n
+				if n == "echo" {
+					label = "floor (echo)" // the same 4 connections and 16 round trips, no manager
+				}
+				fmt.Printf("%-12s %8.2f ms  client CPU %.2f ms\n", label, c.WallMS, c.ClientCPUMS)
 			}
 		}
 	}

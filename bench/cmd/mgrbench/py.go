@@ -29,6 +29,17 @@ func runPy(ctx context.Context, o *options, srvs []*server, scriptDir string, re
 	script := filepath.Join(scriptDir, "py_client.py")
 	for _, s := range srvs {
 		if s.echo {
+			if o.sections["connect"] {
+				c, err := pyConnect(ctx, py, script, s, "floor", o.connectN)
+				if err != nil {
+					msg := fmt.Sprintf("connect floor (echo): %v", err)
+					fmt.Println(msg)
+					rep.Errors = append(rep.Errors, msg)
+					continue
+				}
+				rep.Connect[s.name] = c
+				fmt.Printf("  connect floor (echo) median %.2f ms, client CPU %.2f ms\n", c.WallMS, c.ClientCPUMS)
+			}
 			continue
 		}
 		if o.sections["py"] {
@@ -54,15 +65,15 @@ func runPy(ctx context.Context, o *options, srvs []*server, scriptDir string, re
 			}
 		}
 		if o.sections["connect"] {
-			ms, err := pyConnect(ctx, py, script, s, o.connectN)
+			c, err := pyConnect(ctx, py, script, s, "connect", o.connectN)
 			if err != nil {
 				msg := fmt.Sprintf("connect %s: %v", s.name, err)
 				fmt.Println(msg)
 				rep.Errors = append(rep.Errors, msg)
 				continue
 			}
-			rep.ConnectMS[s.name] = ms
-			fmt.Printf("  connect %-12s median %.2f ms\n", s.name, ms)
+			rep.Connect[s.name] = c
+			fmt.Printf("  connect %-12s median %.2f ms, client CPU %.2f ms\n", s.name, c.WallMS, c.ClientCPUMS)
 		}
 	}
 }
@@ -173,21 +184,31 @@ func pyOps(ctx context.Context, py, script string, s *server, n int, dur time.Du
 	return float64(ops) / dur.Seconds(), &h, nil
 }
 
-func pyConnect(ctx context.Context, py, script string, s *server, n int) (float64, error) {
-	p, err := startPy(py, script, s, "--mode", "connect", "--n", strconv.Itoa(n))
+// connectResult is the connect section's result for one server: medians of
+// the wall time and of the Python client's own CPU time.
+type connectResult struct {
+	WallMS      float64 `json:"wall_ms_median"`
+	ClientCPUMS float64 `json:"client_cpu_ms_median"`
+}
+
+// pyConnect runs py_client.py in mode "connect" (connect() + m.Queue()) or
+// "floor" (the same connections and round trips against the echo server).
+func pyConnect(ctx context.Context, py, script string, s *server, mode string, n int) (*connectResult, error) {
+	p, err := startPy(py, script, s, "--mode", mode, "--n", strconv.Itoa(n))
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer p.kill()
 	l, err := p.readLine(time.Duration(n)*2*time.Second + 30*time.Second)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	var r struct {
-		MS []float64 `json:"connect_ms"`
+		MS  []float64 `json:"connect_ms"`
+		CPU []float64 `json:"cpu_ms"`
 	}
 	if err := json.Unmarshal([]byte(l), &r); err != nil {
-		return 0, fmt.Errorf("bad output %.200q: %v", l, err)
+		return nil, fmt.Errorf("bad output %.200q: %v", l, err)
 	}
-	return median(r.MS), nil
+	return &connectResult{WallMS: median(r.MS), ClientCPUMS: median(r.CPU)}, nil
 }
