@@ -11,9 +11,15 @@
 //
 // Sections (-sections): go (the Go load generator: Queue put/get and dict
 // set/get round trips at each -conns), py (CPython 3.13 client processes with
-// real proxies), connect (Python SyncManager.connect() + m.Queue() time),
-// idle (-idle connections held open against mpgo: server memory per
+// real proxies), connect (Python SyncManager.connect() + m.Queue() time, and
+// the transport floor: the same connections and round trips against the echo
+// server), idle (-idle connections held open against mpgo: server memory per
 // connection and whether it still answers).
+//
+// During the go section the load generator and the servers run on separate
+// CPUs (-pin auto: the lower and upper half of the CPUs; -pin off; or lists
+// such as -pin 0/1), so that they do not time-slice against each other; the
+// Go servers get GOMAXPROCS to match.
 //
 // It only reports; it never fails on timing. Every server it starts is
 // killed at exit. All traffic is on 127.0.0.1.
