@@ -74,6 +74,15 @@ func TestDecodeBinaryForms(t *testing.T) {
 		{"\x80\x02K\x01K\x020.", "1"},
 		{"\x80\x02(K\x011K\x02.", "2"},
 		{"\x80\x02N(N1.", "None"}, // POP with an empty stack above the mark pops the mark
+		// SETITEMS into a new dict: distinct string keys (copied as they
+		// are), a repeated key (the first key stays, the last value wins),
+		// other keys, a second batch, more keys than the small table holds
+		{"\x80\x04}(\x8c\x01bK\x01\x8c\x01aK\x02u.", "{'b': 1, 'a': 2}"},
+		{"\x80\x04}(\x8c\x01aK\x01\x8c\x01bK\x02\x8c\x01aK\x03u.", "{'a': 3, 'b': 2}"},
+		{"\x80\x04}(\x8c\x01aK\x01K\x01K\x02\x88K\x03u.", "{'a': 1, 1: 3}"},
+		{"\x80\x04}(\x8c\x01aK\x01u(\x8c\x01bK\x02\x8c\x01aK\x05u.", "{'a': 5, 'b': 2}"},
+		{"\x80\x04}(\x8c\x01aK\x01\x8c\x01bK\x02\x8c\x01cK\x03\x8c\x01dK\x04\x8c\x01eK\x05\x8c\x01fK\x06\x8c\x01gK\x07\x8c\x01hK\x08\x8c\x01iK\x09\x8c\x01aK\x0au.",
+			"{'a': 10, 'b': 2, 'c': 3, 'd': 4, 'e': 5, 'f': 6, 'g': 7, 'h': 8, 'i': 9}"},
 	}
 	for _, tc := range tests {
 		if got := decodeRepr(t, tc.in); got != tc.want {
@@ -118,6 +127,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"Fx\n.", "could not convert"},
 		{"(]K\x01K\x02d.", "odd number"},
 		{"}]K\x01s.", "unhashable type: 'list'"},
+		{"\x80\x04}(\x8c\x01aK\x01]K\x02u.", "unhashable type: 'list'"},
 		{"NK\x01R.", "REDUCE arguments must be a tuple"},
 		{"K\x01)R.", "REDUCE callable must be"},
 		{"])b.", "BUILD on a list"},
