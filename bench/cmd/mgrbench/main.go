@@ -218,8 +218,9 @@ func run(ctx context.Context, o *options) error {
 
 	// Start every server once; they live for the whole run.
 	var srvs []*server
-	var mpgoBin string // built once, also for the idle section's server
-	mpgoEnv := o.pin.goEnv()
+	var mpgoBin string     // built once, also for the idle section's server
+	goEnv := o.pin.goEnv() // for the Go servers (mpgo, echo)
+	mpgoEnv := goEnv
 	defer func() {
 		for _, s := range srvs {
 			s.stop()
@@ -230,7 +231,7 @@ func run(ctx context.Context, o *options) error {
 		var err error
 		switch {
 		case name == "echo":
-			s, err = startEcho(ctx, o.pin.goEnv())
+			s, err = startEcho(ctx, goEnv)
 		case name == "mpgo":
 			mpgoBin, err = mpgoBinary(o, scriptDir)
 			if err == nil {
@@ -483,11 +484,7 @@ func printReport(o *options, srvs []*server, rep *report) {
 		fmt.Printf("\n== Python SyncManager.connect() + m.Queue(), median of %d (wall, and the Python client's own CPU)\n", o.connectN)
 		for _, n := range names {
 			if c := rep.Connect[n]; c != nil {
-				label := n
-				if n == "echo" {
-					label = "floor (echo)" // the same 4 connections and 16 round trips, no manager
-				}
-				fmt.Printf("%-12s %8.2f ms  client CPU %.2f ms\n", label, c.WallMS, c.ClientCPUMS)
+				fmt.Printf("%-12s %8.2f ms  client CPU %.2f ms\n", connectLabel(n), c.WallMS, c.ClientCPUMS)
 			}
 		}
 	}

@@ -80,11 +80,7 @@ func writeMarkdown(w io.Writer, o *options, names []string, rep *report) {
 		fmt.Fprintf(w, "\nPython `SyncManager(...).connect()` + `m.Queue()`, median of %d (the floor: the same four fresh connections and sixteen round trips against the echo server, no manager):\n\n| server | ms | of it, the Python client's CPU |\n|---|---|---|\n", o.connectN)
 		for _, n := range names {
 			if c := rep.Connect[n]; c != nil {
-				label := n
-				if n == "echo" {
-					label = "floor (echo)"
-				}
-				fmt.Fprintf(w, "| %s | %.2f | %.2f |\n", label, c.WallMS, c.ClientCPUMS)
+				fmt.Fprintf(w, "| %s | %.2f | %.2f |\n", connectLabel(n), c.WallMS, c.ClientCPUMS)
 			}
 		}
 	}

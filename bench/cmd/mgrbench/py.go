@@ -191,6 +191,16 @@ type connectResult struct {
 	ClientCPUMS float64 `json:"client_cpu_ms_median"`
 }
 
+// connectLabel names a server's row of the connect section: the echo
+// server's is the transport floor (the same connections and round trips,
+// no manager).
+func connectLabel(server string) string {
+	if server == "echo" {
+		return "floor (echo)"
+	}
+	return server
+}
+
 // pyConnect runs py_client.py in mode "connect" (connect() + m.Queue()) or
 // "floor" (the same connections and round trips against the echo server).
 func pyConnect(ctx context.Context, py, script string, s *server, mode string, n int) (*connectResult, error) {
