@@ -106,8 +106,8 @@ type Decoder struct {
 	// per-pickle state, reused
 	stack []any
 	depth []int32
-	// stackHigh: the highest length the stack had before an opcode
-	// shrank it without clearing the slots it gave up (popMark, TUPLE1-3):
+	// stackHigh: the highest length the stack had before dropTo shrank it
+	// without clearing the slots it gave up (popMark, TUPLE1-3):
 	// the slots up to it may hold popped values, which the end of Decode
 	// clears. Clearing them at each opcode instead cost 4% of decoding a
 	// list of small dicts, in write barriers while the collector marks.
@@ -308,9 +308,8 @@ func (d *Decoder) run() (result any, err error) {
 		if cap(d.stack) > 4096 {
 			d.stack, d.depth = nil, nil
 		} else {
-			// what was ever pushed: popMark and TUPLE1-3 leave the
-			// items above the new top (see stackHigh), pop clears its
-			// slot
+			// what was ever pushed: dropTo leaves the items above the
+			// new top (see stackHigh), pop clears its slot
 			clear(d.stack[:max(d.stackHigh, len(d.stack))])
 		}
 	}()
@@ -510,11 +509,17 @@ func (d *Decoder) popMark() ([]any, int32) {
 	for _, x := range d.depth[m:] {
 		dp = max(dp, x)
 	}
-	d.stackHigh = max(d.stackHigh, len(d.stack))
-	d.stack = d.stack[:m]
-	d.depth = d.depth[:m]
+	d.dropTo(m)
 	d.account(int64(len(items)) * 16)
 	return items, dp
+}
+
+// dropTo shrinks the stack to n items without clearing the slots it gives
+// up (its callers still read them); the end of Decode clears them, up to
+// stackHigh.
+func (d *Decoder) dropTo(n int) {
+	d.stackHigh = max(d.stackHigh, len(d.stack))
+	d.stack, d.depth = d.stack[:n], d.depth[:n]
 }
 
 func (d *Decoder) checkDepth(dp int32) int32 {
@@ -964,8 +969,7 @@ func (d *Decoder) step(op byte) {
 		for _, x := range d.depth[base:] {
 			dp = max(dp, x)
 		}
-		d.stackHigh = max(d.stackHigh, len(d.stack))
-		d.stack, d.depth = d.stack[:base], d.depth[:base]
+		d.dropTo(base)
 		d.account(int64(n) * 16)
 		d.push(d.boxTuple(t), d.checkDepth(dp+1))
 	case opTuple:

@@ -28,21 +28,7 @@ func runPy(ctx context.Context, o *options, srvs []*server, scriptDir string, re
 	}
 	script := filepath.Join(scriptDir, "py_client.py")
 	for _, s := range srvs {
-		if s.echo {
-			if o.sections["connect"] {
-				c, err := pyConnect(ctx, py, script, s, "floor", o.connectN)
-				if err != nil {
-					msg := fmt.Sprintf("connect floor (echo): %v", err)
-					fmt.Println(msg)
-					rep.Errors = append(rep.Errors, msg)
-					continue
-				}
-				rep.Connect[s.name] = c
-				fmt.Printf("  connect floor (echo) median %.2f ms, client CPU %.2f ms\n", c.WallMS, c.ClientCPUMS)
-			}
-			continue
-		}
-		if o.sections["py"] {
+		if o.sections["py"] && !s.echo {
 			for _, n := range o.pyProcs {
 				if ctx.Err() != nil {
 					return
@@ -65,15 +51,19 @@ func runPy(ctx context.Context, o *options, srvs []*server, scriptDir string, re
 			}
 		}
 		if o.sections["connect"] {
-			c, err := pyConnect(ctx, py, script, s, "connect", o.connectN)
+			mode := "connect"
+			if s.echo {
+				mode = "floor" // the same connections and round trips, no manager
+			}
+			c, err := pyConnect(ctx, py, script, s, mode, o.connectN)
 			if err != nil {
-				msg := fmt.Sprintf("connect %s: %v", s.name, err)
+				msg := fmt.Sprintf("connect %s: %v", connectLabel(s.name), err)
 				fmt.Println(msg)
 				rep.Errors = append(rep.Errors, msg)
 				continue
 			}
 			rep.Connect[s.name] = c
-			fmt.Printf("  connect %-12s median %.2f ms, client CPU %.2f ms\n", s.name, c.WallMS, c.ClientCPUMS)
+			fmt.Printf("  connect %-12s median %.2f ms, client CPU %.2f ms\n", connectLabel(s.name), c.WallMS, c.ClientCPUMS)
 		}
 	}
 }
