@@ -416,21 +416,9 @@ loop:
 			pos++
 			d.push(d.newList(), 1)
 			continue
-		case fEmptyTuple:
+		case fConst:
+			d.push(fastConsts[buf[pos]], 0)
 			pos++
-			d.push(emptyTuple, 0)
-			continue
-		case fNone:
-			pos++
-			d.push(nil, 0)
-			continue
-		case fNewtrue:
-			pos++
-			d.push(true, 0)
-			continue
-		case fNewfalse:
-			pos++
-			d.push(false, 0)
 			continue
 		case fSetitems:
 			if d.fastSetItems() {
@@ -458,19 +446,19 @@ const (
 	fShortBinunicode
 	fEmptyDict
 	fEmptyList
-	fEmptyTuple
-	fNone
-	fNewtrue
-	fNewfalse
+	fConst // (), None, True, False: fastConsts has the value
 	fSetitems
 )
+
+// fastConsts holds the value of each fConst opcode.
+var fastConsts = [256]any{opEmptyTuple: emptyTuple, opNone: nil, opNewtrue: true, opNewfalse: false}
 
 var fastOps = func() (t [256]uint8) {
 	for op, f := range map[byte]uint8{
 		opBinget: fBinget, opMemoize: fMemoize, opMark: fMark, opBinint1: fBinint1,
 		opBinint2: fBinint2, opBinint: fBinint, opBinfloat: fBinfloat,
 		opShortBinunicode: fShortBinunicode, opEmptyDict: fEmptyDict, opEmptyList: fEmptyList,
-		opEmptyTuple: fEmptyTuple, opNone: fNone, opNewtrue: fNewtrue, opNewfalse: fNewfalse,
+		opEmptyTuple: fConst, opNone: fConst, opNewtrue: fConst, opNewfalse: fConst,
 		opSetitems: fSetitems,
 	} {
 		t[op] = f

@@ -502,3 +502,59 @@ func TestUnmarshalOwned(t *testing.T) {
 		}
 	}
 }
+
+// TestFastPathFallbacks: the opcodes the decoder's fast loop runs hand every
+// unusual case to the general path, which gives the same errors and values
+// as for a stream read one byte at a time (where arguments are rarely
+// buffered, so the general path runs nearly everything).
+func TestFastPathFallbacks(t *testing.T) {
+	nested := strings.Repeat("}(\x8c\x01k", DefaultLimits.MaxDepth) + "}" + strings.Repeat("u", DefaultLimits.MaxDepth) + "."
+	for _, c := range []struct{ in, err, repr string }{
+		{in: "\x94.", err: "stack underflow"},
+		{in: "N(\x94.", err: "stack underflow"},
+		{in: "h\x05.", err: "memo value not found"},
+		{in: "Nr\x05\x00\x00\x00h\x05.", repr: "None"},
+		{in: "N\x94Nr\x05\x00\x00\x00\x94h\x02.", repr: "None"},
+		{in: "}(K\x01u.", err: "odd number"},
+		{in: "](K\x01K\x02u.", err: "SETITEM on a list"},
+		{in: "(\x8c\x01aK\x01u.", err: "stack underflow"},
+		{in: "}(\x8c\x01aK\x01\x8c\x01aK\x02u.", repr: "{'a': 2}"},
+		{in: "}(\x8c\x01aK\x01\x8c\x01bK\x02u(\x8c\x01cK\x03u.", repr: "{'a': 1, 'b': 2, 'c': 3}"},
+		{in: "}(K\x01K\x02\x8c\x01aK\x03u.", repr: "{1: 2, 'a': 3}"},
+		{in: "}(\x8c", err: "truncated"},
+		{in: "\x8c\x05ab", err: "truncated"},
+		{in: "G\x00\x00", err: "truncated"},
+		{in: "M\x01", err: "truncated"},
+		{in: "J\x01\x00\x00", err: "truncated"},
+		{in: "K", err: "truncated"},
+		{in: nested, err: "nesting deeper"},
+	} {
+		var v, w any
+		err := Unmarshal([]byte(c.in), &v)
+		err2 := NewDecoder(iotest.OneByteReader(strings.NewReader(c.in))).Decode(&w)
+		short := c.in[:min(len(c.in), 24)]
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%q: got %v, want an error with %q", short, err, c.err)
+			}
+			if err2 == nil || !strings.Contains(err2.Error(), c.err) {
+				t.Errorf("%q, one byte at a time: got %v, want an error with %q", short, err2, c.err)
+			}
+			continue
+		}
+		if err != nil || err2 != nil {
+			t.Errorf("%q: %v / %v", short, err, err2)
+			continue
+		}
+		if Repr(v) != c.repr || Repr(w) != c.repr {
+			t.Errorf("%q: got %s / %s, want %s", short, Repr(v), Repr(w), c.repr)
+		}
+	}
+	// the allocation limit, reached by short strings
+	dec := NewDecoder(bytes.NewReader([]byte("(" + strings.Repeat("\x8c\x0aabcdefghij", 20) + ".")))
+	dec.SetLimits(Limits{MaxAlloc: 100})
+	var v any
+	if err := dec.Decode(&v); err == nil || !strings.Contains(err.Error(), "allocation limit") {
+		t.Errorf("alloc: %v", err)
+	}
+}
