@@ -499,10 +499,7 @@ func (d *Decoder) fastSetItems() bool {
 	}
 	d.alloc += n
 	d.marks = d.marks[:nm-1]
-	e := d.dictEntries(len(kv) / 2)[:len(kv)/2]
-	for i := range e {
-		e[i] = tableEntry{kv[2*i], kv[2*i+1]}
-	}
+	e := fillEntries(d.dictEntries(len(kv) / 2)[:len(kv)/2], kv)
 	t.t.entries, t.t.live = e, len(e)
 	d.depth[m-1] = dp
 	d.dropTo(m)
@@ -1424,19 +1421,10 @@ func (d *Decoder) setItems(n int, kv []any, dp int32) {
 			t.t.entries = d.dictEntries(len(kv) / 2)
 			if distinctStringKeys(kv) {
 				// The usual SETITEMS of a new dict: string keys need no
-				// hashability check and, distinct, no lookup, and the
-				// pairs are laid out as entries already. At most
+				// hashability check and, distinct, no lookup. At most
 				// slabMaxDict <= smallTable entries: no index either.
-				// One store per field, not copy: a copy of interfaces
-				// runs the bulk write barrier over type words as well
-				// as data words while the collector marks (twice the
-				// work, and 11% of decoding a list of small dicts).
 				m := len(kv) / 2
-				e := t.t.entries[:m]
-				for i := range e {
-					e[i] = tableEntry{kv[2*i], kv[2*i+1]}
-				}
-				t.t.entries = e
+				t.t.entries = fillEntries(t.t.entries[:m], kv)
 				t.t.live = m
 				break
 			}
@@ -1457,6 +1445,18 @@ func (d *Decoder) setItems(n int, kv []any, dp int32) {
 	}
 	d.account(int64(len(kv)) * 16)
 	d.depth[n] = d.checkDepth(max(d.depth[n], dp+1))
+}
+
+// fillEntries stores the pairs of kv (key, value, key, value...) in e,
+// which has room for exactly them, and returns e. One store per field, not
+// a copy: a copy of interfaces runs the bulk write barrier over the type
+// words as well as the data words while the collector marks (twice the
+// work, and 11% of decoding a list of small dicts).
+func fillEntries(e []tableEntry, kv []any) []tableEntry {
+	for i := range e {
+		e[i] = tableEntry{kv[2*i], kv[2*i+1]}
+	}
+	return e
 }
 
 // distinctStringKeys reports whether kv's keys (its even items) are all

@@ -14,13 +14,9 @@ type tableEntry struct {
 	key, value any
 }
 
-// The decoder copies a SETITEMS batch (key, value, key, value... on its
-// stack) straight into entries, and puts at most slabMaxDict entries in a
-// table it gives no index: both checked here at compile time.
-var (
-	_ [0]struct{} = [unsafe.Sizeof(tableEntry{}) - 2*unsafe.Sizeof(any(nil))]struct{}{}
-	_             = uint(smallTable - slabMaxDict)
-)
+// The decoder puts at most slabMaxDict entries in a table it gives no
+// index: checked here at compile time.
+var _ = uint(smallTable - slabMaxDict)
 
 // tombstone is the type of deadKey; no value of the model has it.
 type tombstone struct{}
