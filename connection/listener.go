@@ -502,6 +502,14 @@ func (l *Listener) Addr() net.Addr { return l.nl.Addr() }
 // (Listener.address): see [PythonAddress].
 func (l *Listener) Address() any { return PythonAddress(l.nl.Addr()) }
 
+// PendingHandshakes returns the number of accepted connections still in
+// their handshake (not yet authenticated, failed or shed), for metrics.
+func (l *Listener) PendingHandshakes() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.npending
+}
+
 // LastAccepted returns the remote address of the connection most recently
 // returned by Accept (Python's Listener.last_accepted), or nil.
 func (l *Listener) LastAccepted() net.Addr {

@@ -260,7 +260,7 @@ func (s *Server) create(ctx context.Context, typeid string, args pickle.Tuple, k
 	if exposed == nil {
 		exposed = []string{}
 	}
-	return s.tab.register(obj, typeid, exposed, ti.MethodToTypeID), nil
+	return s.tab.register(obj, typeid, exposed, ti.MethodToTypeID, s.stats), nil
 }
 
 // Create creates an object of typeid from Go, as a client's 'create' would (refcount 1), and

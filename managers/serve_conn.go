@@ -65,6 +65,7 @@ type incoming struct {
 	err     error // decoding or shape error: answered with '#TRACEBACK'
 	readErr error // the connection failed or ended
 	dialect wireDialect
+	start   time.Time // when the request had been read
 }
 
 func newServerConn(s *Server, c frameConn, remote string) *serverConn {
@@ -107,24 +108,31 @@ func (c *serverConn) serve() {
 		base = withPython2(base) // (sync-types) a few results differ for Python 2 clients
 	}
 	c.callCtx = &callContext{Context: base, c: c}
+	stats := c.srv.stats
 	if in.err != nil {
 		c.send(decodeErrorReply(in.err, "_handle_request"))
+		stats.other.observe(time.Since(in.start))
 		return
 	}
+	st := stats.publicStats(in.req.Name)
 	// CPython ignores the first item of the first request.
 	if in.req.Name == "accept_connection" {
 		if rep, ok := checkArity("accept_connection", []string{"name"}, in.req); !ok {
 			c.send(rep)
+			st.observe(time.Since(in.start))
 			return
 		}
 		name, _ := in.req.Args[0].(string)
-		if !c.send(Reply{Kind: KindReturn}) {
+		ok := c.send(Reply{Kind: KindReturn})
+		st.observe(time.Since(in.start))
+		if !ok {
 			return
 		}
 		c.log.WithField("name", name).Debug("managers: method-call connection")
 		c.methodLoop()
 		return
 	}
+	defer func() { st.observe(time.Since(in.start)) }() // after endCall: the reply is sent
 	c.beginCall()
 	defer c.endCall()
 	c.servePublic(in.req)
@@ -275,6 +283,7 @@ func (c *serverConn) next() (incoming, bool) {
 	if err != nil {
 		in.readErr = err
 	} else {
+		in.start = time.Now()
 		in.dialect = detectDialect(frame)
 		in.req, in.err = decodeRequestSafe(frame)
 	}
@@ -406,19 +415,22 @@ func (c *serverConn) methodLoop() {
 			return
 		}
 		var rep Reply
+		st := c.srv.stats.other
 		if in.err != nil {
 			rep = decodeErrorReply(in.err, "serve_client")
 		} else {
-			rep = c.callMethod(in.req)
+			rep, st = c.callMethod(in.req)
 		}
-		if !c.send(rep) {
+		ok = c.send(rep)
+		st.observe(time.Since(in.start))
+		if !ok {
 			return
 		}
 	}
 }
 
-// callMethod runs one method call and returns its reply.
-func (c *serverConn) callMethod(req Request) (rep Reply) {
+// callMethod runs one method call and returns its reply and the counter it is recorded in.
+func (c *serverConn) callMethod(req Request) (rep Reply, st *reqStats) {
 	s := c.srv
 	log := func() logrus.FieldLogger { // only on failure paths: no allocation per call
 		return c.log.WithFields(logrus.Fields{"ident": req.Ident, "method": req.Name})
@@ -430,19 +442,20 @@ func (c *serverConn) callMethod(req Request) (rep Reply) {
 	if e == nil {
 		if req.Ident == "0" { // CPython's placeholder entry
 			return tracebackReply("serve_client", "obj, exposed, gettypeid = id_to_obj[ident]",
-				NewPyException("builtins", "ValueError", "not enough values to unpack (expected 3, got 2)"))
+				NewPyException("builtins", "ValueError", "not enough values to unpack (expected 3, got 2)")), s.stats.other
 		}
 		var k any = req.Ident
 		if req.Ident == "" {
 			k = nil
 		}
-		return tracebackReply("serve_client", "obj, exposed, gettypeid = id_to_obj[ident]", keyError(k))
+		return tracebackReply("serve_client", "obj, exposed, gettypeid = id_to_obj[ident]", keyError(k)), s.stats.other
 	}
 	s.tab.mu.Lock()
-	exposed, m2t, typeid := e.exposedSet, e.methodToTypeID, e.typeid
+	exposed, m2t, typeid, ts := e.exposedSet, e.methodToTypeID, e.typeid, e.stats
 	s.tab.mu.Unlock()
-	if !exposed[req.Name] {
-		return c.fallback(e, exposed, req)
+	st = exposed[req.Name]
+	if st == nil {
+		return c.fallback(e, exposed, req), ts.fallback(req.Name)
 	}
 	args, kwargs := s.resolveRefs(req.Args, req.Kwargs)
 	where := req.Name
@@ -462,20 +475,20 @@ func (c *serverConn) callMethod(req Request) (rep Reply) {
 		if rep.Kind == KindTraceback {
 			log().WithField("err", err.Error()).Info("managers: method failed")
 		}
-		return rep
+		return rep, st
 	}
 	if rtypeid := m2t[req.Name]; rtypeid != "" {
 		ne, err := s.create(c.ctx, rtypeid, pickle.Tuple{res}, pickle.NewDict())
 		if err != nil {
-			return errorReply(err, false, "serve_client", "rident, rexposed = self.create(conn, typeid, res)")
+			return errorReply(err, false, "serve_client", "rident, rexposed = self.create(conn, typeid, res)"), st
 		}
-		return Reply{Kind: KindProxy, Value: pickle.Tuple{stringsTuple(ne.exposed), Token{TypeID: rtypeid, Address: c.addr, ID: ne.ident}}}
+		return Reply{Kind: KindProxy, Value: pickle.Tuple{stringsTuple(ne.exposed), Token{TypeID: rtypeid, Address: c.addr, ID: ne.ident}}}, st
 	}
-	return Reply{Kind: KindReturn, Value: res}
+	return Reply{Kind: KindReturn, Value: res}, st
 }
 
 // fallback serves '#GETVALUE', '__str__' and '__repr__' for methods that are not exposed.
-func (c *serverConn) fallback(e *entry, exposed map[string]bool, req Request) (rep Reply) {
+func (c *serverConn) fallback(e *entry, exposed map[string]*reqStats, req Request) (rep Reply) {
 	defer func() {
 		if p := recover(); p != nil {
 			rep = panicReply("serve_client", "result = fallback_func(self, conn, ident, obj, *args, **kwds)", p)

@@ -79,6 +79,7 @@ type Server struct {
 
 	initOnce sync.Once
 	refused  *ratelog.Aggregator // MaxConnections refusals
+	stats    *serverStats
 	tab      *table
 	baseCtx  context.Context
 	cancel   context.CancelFunc
@@ -94,6 +95,7 @@ type Server struct {
 func (s *Server) init() {
 	s.initOnce.Do(func() {
 		s.tab = newTable()
+		s.stats = newServerStats()
 		s.baseCtx, s.cancel = context.WithCancel(context.Background())
 		s.listeners = map[*connection.Listener]struct{}{}
 		s.conns = map[*serverConn]struct{}{}
@@ -153,6 +155,7 @@ func (s *Server) ListenAndServe(network, address string) error {
 		MaxUnauthenticatedPerAddress: s.MaxUnauthenticatedPerAddress,
 		WriteTimeout:                 s.WriteTimeout,
 		KeepAlive:                    s.KeepAlive,
+		OnHandshakeError:             s.HandshakeFailed,
 		Logger:                       s.Logger,
 	})
 	if err != nil {

@@ -15,8 +15,9 @@ type entry struct {
 
 	// set by create (under table.mu)
 	typeid         string
-	exposed        []string // as sent in the create reply (order kept, duplicates kept)
-	exposedSet     map[string]bool
+	exposed        []string             // as sent in the create reply (order kept, duplicates kept)
+	exposedSet     map[string]*reqStats // the exposed names and their request counters
+	stats          *typeStats           // the typeid's other counters
 	methodToTypeID map[string]string
 
 	refcount int  // valid when tracked
@@ -49,11 +50,8 @@ func identityKey(obj Object) any {
 
 // register stores obj (created for typeid) as CPython's create does: the same object keeps its
 // ident (and its refcount); the exposed names are replaced; then the refcount is incremented.
-func (t *table) register(obj Object, typeid string, exposed []string, m2t map[string]string) created {
-	set := make(map[string]bool, len(exposed))
-	for _, n := range exposed {
-		set[n] = true
-	}
+func (t *table) register(obj Object, typeid string, exposed []string, m2t map[string]string, st *serverStats) created {
+	ts, set := st.forType(typeid, exposed)
 	key := identityKey(obj)
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -69,7 +67,7 @@ func (t *table) register(obj Object, typeid string, exposed []string, m2t map[st
 			t.byObj[key] = e
 		}
 	}
-	e.typeid, e.exposed, e.exposedSet, e.methodToTypeID = typeid, exposed, set, m2t
+	e.typeid, e.exposed, e.exposedSet, e.stats, e.methodToTypeID = typeid, exposed, set, ts, m2t
 	if !e.tracked {
 		e.tracked, e.refcount = true, 0
 	}
