@@ -41,6 +41,7 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 		queues              stringList
 		shutdownTimeout     time.Duration
 		lim                 limitFlags
+		web                 httpFlags
 	)
 	fs.StringVar(&address, "address", "127.0.0.1:50000", "listen address: HOST:PORT, a Unix socket path or @abstract")
 	keyf.register(fs)
@@ -49,8 +50,9 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	fs.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&shutdownTimeout, "shutdown-timeout", 5*time.Second, "on SIGINT/SIGTERM, how long calls in flight may take to finish")
 	lim.register(fs)
+	web.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(sio.err, "usage: mpgo serve [--address HOST:PORT|/path.sock] [--authkey-file F | --authkey-hex H | $MPGO_AUTHKEY | --authkey K] [--queue NAME]... [--log-level L] [--log-format text|json] [limits]")
+		fmt.Fprintln(sio.err, "usage: mpgo serve [--address HOST:PORT|/path.sock] [--authkey-file F | --authkey-hex H | $MPGO_AUTHKEY | --authkey K] [--queue NAME]... [--log-level L] [--log-format text|json] [--http HOST:PORT] [limits]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -108,12 +110,20 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	network, addr := connection.ParseAddress(address)
 	srv := &managers.Server{Registry: reg, Logger: log, MaxConnections: lim.maxConns}
 	// The listener logs handshake failures itself, summarised (no second line here).
-	l, err := connection.Listen(network, addr, lim.config(key, log))
+	cfg := lim.config(key, log)
+	cfg.OnHandshakeError = srv.HandshakeFailed // counted for --http's metrics (not logged again)
+	l, err := connection.Listen(network, addr, cfg)
 	if err != nil {
 		return err
 	}
 	pyAddr := pythonAddrLiteral(l.Addr())
 	fmt.Fprintf(sio.out, "mpgo: serving on %s\n", l.Addr())
+	stopHTTP, err := web.start(srv, l.Addr(), sio, log)
+	if err != nil {
+		l.Close()
+		return err
+	}
+	defer stopHTTP() // after srv.Shutdown: /healthz says 503 while the server drains
 	keyExpr := "<your authkey as bytes>"
 	if generated {
 		fmt.Fprintf(sio.out, "mpgo: generated authkey (hex): %x\n", key)
