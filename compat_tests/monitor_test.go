@@ -107,7 +107,7 @@ func startMonitorClient(t *testing.T, py python, s *monitoredServer, put int) *p
 		Jobs, Queue int
 	}
 	p.JSONLine(time.Minute, &ready)
-	if !ready.Ready || ready.Jobs != put || ready.Queue != put/2+1 {
+	if !ready.Ready || ready.Jobs < put || ready.Queue != put/2+1 { // jobs is shared by every client
 		t.Fatalf("%s: client state %+v", py.Name(), ready)
 	}
 	return p

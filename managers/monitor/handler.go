@@ -266,6 +266,9 @@ type chart struct {
 	Series         []series
 	Empty          bool // no series: say so instead of drawing
 	LabelX, LabelY int
+
+	from time.Time     // the time at the left edge
+	span time.Duration // the time from the left edge to the right
 }
 
 type series struct {
@@ -278,24 +281,36 @@ var palette = []string{"#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#
 // maxQueueSeries bounds the queue chart's lines (the deepest queues get them).
 const maxQueueSeries = 6
 
-func (h *Handler) newChart(id, title string) chart {
+// newChart returns a chart whose time axis ends at now and starts at the oldest sample, at
+// most the history back.
+func (h *Handler) newChart(id, title string, points []sample, now time.Time) chart {
+	span := h.history
+	if len(points) > 0 && now.Sub(points[0].t) < span {
+		span = now.Sub(points[0].t)
+	}
 	return chart{ID: id, Title: title, W: chartW, H: chartH, L: plotL, R: plotR, T: plotT, B: plotB,
-		XFrom: "−" + fmtMinutes(h.history), LabelX: plotL - 4, LabelY: plotB + 14}
+		XFrom: "−" + fmtSpan(span), LabelX: plotL - 4, LabelY: plotB + 14, from: now.Add(-span), span: span}
 }
 
-func fmtMinutes(d time.Duration) string {
+func fmtSpan(d time.Duration) string {
 	if d >= time.Minute && d%time.Minute == 0 {
 		return fmt.Sprintf("%d min", int(d/time.Minute))
 	}
-	return d.Round(time.Second).String()
+	if d >= time.Second {
+		d = d.Round(time.Second)
+	}
+	return d.String()
 }
 
-// path renders values at times ts as an SVG path over [now-history, now] and [0, ymax].
-func (h *Handler) path(ts []time.Time, vs []float64, now time.Time, ymax float64) string {
+// path renders values at times ts as an SVG path over the chart's time span and [0, ymax].
+func (c *chart) path(ts []time.Time, vs []float64, ymax float64) string {
 	var b strings.Builder
-	from := now.Add(-h.history)
+	span := c.span.Seconds()
+	if span <= 0 {
+		span = 1
+	}
 	for i := range ts {
-		x := plotL + (plotR-plotL)*ts[i].Sub(from).Seconds()/h.history.Seconds()
+		x := plotL + (plotR-plotL)*ts[i].Sub(c.from).Seconds()/span
 		x = math.Max(plotL, math.Min(plotR, x))
 		y := plotB - (plotB-plotT)*vs[i]/ymax
 		cmd := "L"
@@ -324,7 +339,7 @@ func niceMax(v float64) float64 {
 func fmtValue(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 func (h *Handler) rateChart(points []sample, now time.Time) chart {
-	c := h.newChart("rate-chart", "Requests per second")
+	c := h.newChart("rate-chart", "Requests per second", points, now)
 	if len(points) < 2 {
 		c.Empty = true
 		return c
@@ -349,12 +364,12 @@ func (h *Handler) rateChart(points []sample, now time.Time) chart {
 	}
 	ymax := niceMax(slicesMax(vs))
 	c.YMax = fmtValue(ymax)
-	c.Series = []series{{Name: "all requests", Color: palette[0], Path: h.path(ts, vs, now, ymax)}}
+	c.Series = []series{{Name: "all requests", Color: palette[0], Path: c.path(ts, vs, ymax)}}
 	return c
 }
 
 func (h *Handler) queueChart(points []sample, s managers.Snapshot) chart {
-	c := h.newChart("queue-chart", "Queue depth")
+	c := h.newChart("queue-chart", "Queue depth", points, s.Time)
 	queues := append([]managers.QueueDepth(nil), s.Queues...)
 	sort.SliceStable(queues, func(i, j int) bool { return queues[i].Len > queues[j].Len })
 	if len(queues) > maxQueueSeries {
@@ -378,7 +393,7 @@ func (h *Handler) queueChart(points []sample, s managers.Snapshot) chart {
 	ymax = niceMax(ymax)
 	c.YMax = fmtValue(ymax)
 	for j, q := range queues {
-		c.Series = append(c.Series, series{Name: q.TypeID, Color: palette[j%len(palette)], Path: h.path(ts, vals[j], s.Time, ymax)})
+		c.Series = append(c.Series, series{Name: q.TypeID, Color: palette[j%len(palette)], Path: c.path(ts, vals[j], ymax)})
 	}
 	return c
 }
