@@ -188,6 +188,21 @@ func TestServeHTTPWithPythonClients(t *testing.T) {
 			t.Errorf("/healthz: %d %q", code, body)
 		}
 
+		// mpgo inspect shows the same queues from the command line.
+		out, err := exec.CommandContext(ctx, mpgoBinary(t), "inspect", "--address", s.addr, "--authkey-hex", hexKey(s.key)).CombinedOutput()
+		if err != nil {
+			t.Fatalf("mpgo inspect: %v\n%s", err, out)
+		}
+		var depths []string
+		for _, line := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(line); len(f) == 4 && f[2] == "managers.Queue" {
+				depths = append(depths, f[3])
+			}
+		}
+		if strings.Join(depths, " ") != fmt.Sprintf("%d %d 0", put, put/2+1) { // jobs, Queue, release: creation order
+			t.Errorf("mpgo inspect: queue depths %v, want %d, %d and 0:\n%s", depths, put, put/2+1, out)
+		}
+
 		s.release(t)
 		var done struct{ Released string }
 		client.JSONLine(time.Minute, &done)
