@@ -6,9 +6,12 @@
 //	mpgo echo    [flags]             run a multiprocessing.connection echo peer for tests
 //	mpgo call    [flags] TYPEID METHOD [ARG...]
 //	                                 create an object on a running manager and call one method
-//	mpgo inspect [flags]             print debug_info and number_of_objects of a manager
+//	mpgo inspect [flags]             list a manager's shared objects and queue depths (a table)
 //	mpgo pickle  dis|json|recode [FILE]
 //	                                 disassemble, show or re-encode a Python pickle
+//
+// mpgo serve --http HOST:PORT also serves Prometheus metrics (/metrics), a status page (/) and
+// a health check (/healthz) on an HTTP listener of their own (package managers/monitor).
 //
 // Run "mpgo COMMAND -h" for the flags of a command.
 package main
