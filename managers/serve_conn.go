@@ -57,6 +57,7 @@ type serverConn struct {
 	idle atomic.Bool // waiting for a request (see Server.connIdle)
 
 	dialect wireDialect // of the first request
+	nreq    uint32      // requests read (for duration sampling)
 }
 
 // incoming is one request read (and decoded) by next.
@@ -65,7 +66,8 @@ type incoming struct {
 	err     error // decoding or shape error: answered with '#TRACEBACK'
 	readErr error // the connection failed or ended
 	dialect wireDialect
-	start   time.Time // when the request had been read
+	start   time.Duration // when the request had been read (monoNow), if timed
+	timed   bool          // the request's duration is sampled (see durationSampleEvery)
 }
 
 func newServerConn(s *Server, c frameConn, remote string) *serverConn {
@@ -111,7 +113,7 @@ func (c *serverConn) serve() {
 	stats := c.srv.stats
 	if in.err != nil {
 		c.send(decodeErrorReply(in.err, "_handle_request"))
-		stats.other.observe(time.Since(in.start))
+		stats.other.record(&in)
 		return
 	}
 	st := stats.publicStats(in.req.Name)
@@ -119,12 +121,12 @@ func (c *serverConn) serve() {
 	if in.req.Name == "accept_connection" {
 		if rep, ok := checkArity("accept_connection", []string{"name"}, in.req); !ok {
 			c.send(rep)
-			st.observe(time.Since(in.start))
+			st.record(&in)
 			return
 		}
 		name, _ := in.req.Args[0].(string)
 		ok := c.send(Reply{Kind: KindReturn})
-		st.observe(time.Since(in.start))
+		st.record(&in)
 		if !ok {
 			return
 		}
@@ -132,7 +134,7 @@ func (c *serverConn) serve() {
 		c.methodLoop()
 		return
 	}
-	defer func() { st.observe(time.Since(in.start)) }() // after endCall: the reply is sent
+	defer st.record(&in) // after endCall: the reply is sent
 	c.beginCall()
 	defer c.endCall()
 	c.servePublic(in.req)
@@ -283,7 +285,10 @@ func (c *serverConn) next() (incoming, bool) {
 	if err != nil {
 		in.readErr = err
 	} else {
-		in.start = time.Now()
+		if c.nreq%durationSampleEvery == 0 {
+			in.start, in.timed = monoNow(), true
+		}
+		c.nreq++
 		in.dialect = detectDialect(frame)
 		in.req, in.err = decodeRequestSafe(frame)
 	}
@@ -422,7 +427,7 @@ func (c *serverConn) methodLoop() {
 			rep, st = c.callMethod(in.req)
 		}
 		ok = c.send(rep)
-		st.observe(time.Since(in.start))
+		st.record(&in)
 		if !ok {
 			return
 		}

@@ -125,8 +125,9 @@ func TestSnapshot(t *testing.T) {
 	for _, r := range after.Requests {
 		total += r.Count
 	}
-	if after.Duration.Count != total || after.Duration.Sum <= 0 {
-		t.Errorf("histogram count %d sum %v, want count %d and a positive sum", after.Duration.Count, after.Duration.Sum, total)
+	// Durations are sampled: each connection's first request and every 8th after it.
+	if after.Duration.Count == 0 || after.Duration.Count > total || after.Duration.Count < total/8 || after.Duration.Sum <= 0 {
+		t.Errorf("histogram count %d sum %v, want a sample of the %d requests and a positive sum", after.Duration.Count, after.Duration.Sum, total)
 	}
 	if c := after.Duration.Counts; len(c) != len(after.Duration.Bounds) || c[len(c)-1] > total {
 		t.Errorf("histogram buckets %v over %d requests", c, total)

@@ -30,7 +30,7 @@ var (
 		"Requests served, by typeid and method. Public functions have typeid \"#server\"; unknown objects, unexposed methods and unknown functions count as \"other\".",
 		[]string{"typeid", "method"}, nil)
 	descDuration = prometheus.NewDesc("mpgo_request_duration_seconds",
-		"Time from a request's arrival to its reply's being written (blocking calls such as Queue.get included).",
+		"Time from a request's arrival to its reply's being written (blocking calls such as Queue.get included), sampled: each connection's first request and every 8th after it.",
 		nil, nil)
 	descObjects = prometheus.NewDesc("mpgo_objects",
 		"Shared objects (those with a reference count, as debug_info lists them), by typeid.",

@@ -10,7 +10,8 @@
 //
 //	mpgo_connections{state}                  gauge: authenticating (in the handshake), serving
 //	mpgo_requests_total{typeid,method}       counter
-//	mpgo_request_duration_seconds            histogram: a request's arrival to its reply's write
+//	mpgo_request_duration_seconds            histogram: a request's arrival to its reply's write,
+//	                                         sampled (each connection's first request, every 8th after)
 //	mpgo_objects{typeid}                     gauge: shared objects
 //	mpgo_object_references{typeid}           gauge: the sum of their reference counts
 //	mpgo_queue_length{typeid}                gauge: items in the typeid's shared queues
@@ -24,6 +25,7 @@
 // method or function a client makes up is counted as "other", so no client can add series.
 //
 // The core packages (pickle, wire, connection, managers) import neither Prometheus nor
-// net/http: the server keeps its counters with atomic adds (two per request) and this package
+// net/http: the server keeps its counters with atomic adds (one per request, and two more and
+// two clock reads for the sampled durations) and this package
 // reads them through [managers.Server.Snapshot] when scraped.
 package monitor

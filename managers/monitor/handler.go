@@ -122,7 +122,7 @@ func (h *Handler) sampler() {
 }
 
 func sampleOf(s managers.Snapshot) sample {
-	p := sample{t: s.Time, requests: s.Duration.Count, queues: make(map[string]int, len(s.Queues))}
+	p := sample{t: s.Time, requests: totalRequests(s), queues: make(map[string]int, len(s.Queues))}
 	for _, q := range s.Queues {
 		p.queues[q.TypeID] = q.Len
 	}
@@ -142,6 +142,14 @@ func (h *Handler) record(s managers.Snapshot) {
 	if cut > 0 {
 		h.samples = append(h.samples[:0], h.samples[cut:]...)
 	}
+}
+
+func totalRequests(s managers.Snapshot) uint64 {
+	var n uint64
+	for _, r := range s.Requests {
+		n += r.Count
+	}
+	return n
 }
 
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
@@ -214,7 +222,7 @@ func (h *Handler) page(s managers.Snapshot, points []sample) page {
 		Refresh:        int(math.Ceil(h.interval.Seconds())),
 		Authenticating: s.Authenticating,
 		Serving:        s.Serving,
-		Total:          s.Duration.Count,
+		Total:          totalRequests(s),
 		Objects:        s.Objects,
 		Queues:         s.Queues,
 	}

@@ -24,7 +24,7 @@ import (
 var testKey = []byte("monitor-test")
 
 // startServer serves a SyncManager registry plus a named queue "jobs" on loopback.
-func startServer(t *testing.T) (*managers.Server, string) {
+func startServer(t testing.TB) (*managers.Server, string) {
 	t.Helper()
 	reg := managers.NewRegistry()
 	if err := managers.RegisterSyncManager(reg); err != nil {
@@ -45,7 +45,7 @@ func startServer(t *testing.T) (*managers.Server, string) {
 	return srv, l.Addr().String()
 }
 
-func dial(t *testing.T, addr string) *managers.Client {
+func dial(t testing.TB, addr string) *managers.Client {
 	t.Helper()
 	c, err := managers.Dial(t.Context(), "tcp", addr, &managers.ClientConfig{AuthKey: testKey})
 	if err != nil {
@@ -56,7 +56,7 @@ func dial(t *testing.T, addr string) *managers.Client {
 }
 
 // traffic puts n items on the named queue and on a new SyncManager Queue.
-func traffic(t *testing.T, c *managers.Client, n int) {
+func traffic(t testing.TB, c *managers.Client, n int) {
 	t.Helper()
 	ctx := t.Context()
 	jobs, err := c.Create(ctx, "jobs", nil, nil)
