@@ -42,6 +42,7 @@ type options struct {
 	pprof     string
 	out       string
 	md        string
+	svg       string
 	pin       *pinning
 }
 
@@ -67,6 +68,7 @@ func main() {
 	flag.StringVar(&o.pprof, "pprof", "", "serve pprof from mpgo at this address (builds with -tags mpgo_pprof, sets MPGO_PPROF)")
 	flag.StringVar(&o.out, "json", "", "also write the results as JSON to this file")
 	flag.StringVar(&o.md, "md", "", "also write the result tables as Markdown to this file")
+	flag.StringVar(&o.svg, "svg", "", "also write an SVG chart of the go section's ops/s against connections per server to this file")
 	pin := flag.String("pin", "auto", "CPU pinning: auto (generator on the lower half of the CPUs, servers on the upper half), off, or GEN/SRV lists such as 0/1")
 	quick := flag.Bool("quick", false, "smoke run: 1 run, 0.5s cells, conns 1,16, 1000 idle connections")
 	flag.Parse()
@@ -320,11 +322,21 @@ func run(ctx context.Context, o *options) error {
 		}
 	}
 	printReport(o, srvs, rep)
-	if o.md != "" {
-		var names []string
-		for _, s := range srvs {
-			names = append(names, s.name)
+	var names []string
+	for _, s := range srvs {
+		names = append(names, s.name)
+	}
+	if o.svg != "" && len(rep.Go) > 0 {
+		f, err := os.Create(o.svg)
+		if err != nil {
+			return err
 		}
+		writeSVG(f, o, names, rep)
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	if o.md != "" {
 		f, err := os.Create(o.md)
 		if err != nil {
 			return err
