@@ -127,6 +127,10 @@ func asNumber(v any) (number, bool) {
 		return number{kind: numFloat, f: float64(x)}, true
 	case complex64:
 		return number{kind: numComplex, c: complex128(x)}, true
+	case Py2Int:
+		return number{kind: numInt, i: int64(x)}, true
+	case Py2Long:
+		return number{kind: numInt, i: int64(x)}, true
 	}
 	return number{}, false
 }

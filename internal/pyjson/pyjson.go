@@ -95,6 +95,10 @@ func (e *encoder) value(v any, path string, depth int) error {
 		}
 	case int64:
 		e.buf.WriteString(strconv.FormatInt(x, 10))
+	case pickle.Py2Int:
+		e.buf.WriteString(strconv.FormatInt(int64(x), 10))
+	case pickle.Py2Long:
+		e.buf.WriteString(strconv.FormatInt(int64(x), 10))
 	case int:
 		e.buf.WriteString(strconv.Itoa(x))
 	case *big.Int:
