@@ -49,7 +49,6 @@ func MarshalIndent(v any, prefix, indent string) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-
 // Unmarshal reads one JSON value from data into the value model (see the
 // package documentation). Trailing data other than white space is an error.
 func Unmarshal(data []byte) (any, error) {
