@@ -710,10 +710,10 @@ func TypeName(v any) string {
 func notOrderable(a, b any) error {
 	msg := "'<' not supported between instances of '" + TypeName(a) + "' and '" + TypeName(b) + "'"
 	o, ok := a.(*Object)
-	if !ok || o == nil {
+	if _, tuple := tupleFields(o); !ok || o == nil || tuple {
 		o, ok = b.(*Object)
 	}
-	if ok && o != nil {
+	if _, tuple := tupleFields(o); ok && o != nil && !tuple {
 		// Python may well order these (a dataclass with order=True, a class
 		// with __lt__): say why we do not
 		msg += " (mpgo cannot run the comparison methods of " + o.Class.String() + ")"

@@ -141,3 +141,21 @@ func TestObjectOrdering(t *testing.T) {
 		}
 	}
 }
+
+func TestObjectOrderingMessages(t *testing.T) {
+	pt := &Object{Class: Global{"m", "Point"}, Kind: BuildNewObj, Args: Tuple{int64(1), int64(2)}}
+	a := &Object{Class: Global{"m", "A"}, Kind: BuildNewObj}
+	for _, tc := range []struct {
+		a, b any
+		want string
+	}{
+		{pt, NewList(), "'<' not supported between instances of 'Point' and 'list'"},
+		{pt, a, "'<' not supported between instances of 'Point' and 'A' (mpgo cannot run the comparison methods of m.A)"},
+		{a, pt, "'<' not supported between instances of 'A' and 'Point' (mpgo cannot run the comparison methods of m.A)"},
+	} {
+		_, err := Compare(tc.a, tc.b)
+		if te, ok := err.(*TypeError); !ok || te.Msg != tc.want {
+			t.Errorf("Compare(%s, %s): %v want %q", Repr(tc.a), Repr(tc.b), err, tc.want)
+		}
+	}
+}
