@@ -159,3 +159,30 @@ func TestObjectOrderingMessages(t *testing.T) {
 		}
 	}
 }
+
+// A value with much sharing (each object holding the previous one twice, in
+// its arguments and in its state) hashes and compares in bounded time.
+func TestObjectSharingBounded(t *testing.T) {
+	mk := func() any {
+		var v any = int64(1)
+		for range 60 {
+			st := NewDict()
+			_ = st.Set("a", v)
+			_ = st.Set("b", NewList(v, v))
+			v = &Object{Class: Global{"m", "N"}, Kind: BuildNewObj, Args: Tuple{v, v, v}, State: st}
+		}
+		return v
+	}
+	a, b := mk(), mk()
+	ha, erra := Hash(a)
+	hb, errb := Hash(b)
+	if erra != nil || errb != nil || ha != hb {
+		t.Errorf("hashes %x %v, %x %v", ha, erra, hb, errb)
+	}
+	if !Equal(a, b) {
+		t.Error("equal DAGs compare unequal")
+	}
+	if _, err := Compare(a, b); err == nil {
+		t.Error("objects ordered")
+	}
+}
