@@ -26,6 +26,13 @@
 // methods of any Go value under snake_case Python names). They must be safe for concurrent use:
 // like CPython, the server does not serialise calls to one object.
 //
+// Values arrive in the pickle value model (package pickle: *pickle.Dict, pickle.Tuple, ...),
+// which prints as Python's repr. For Go types, [NewTypedQueue] (and [NewTypedQueueProxy] on the
+// client side) give a [TypedQueue] whose Get decodes each item into a struct with `pickle:"name"`
+// field tags; [DecodeAs] and [CallInto] do the same for single values and calls. Instances of
+// the clients' own classes (namedtuples, enum members, dataclasses) stay intact, and compare and
+// hash by value as dict keys, set members and list items (see package pickle).
+//
 // # Wire protocol
 //
 // Every connection is authenticated (package connection) and carries pickled tuples. A one-shot
