@@ -2,6 +2,7 @@ package managers
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/mpgo/mpgo/internal/xmlrpc"
@@ -105,4 +106,46 @@ func encodeErrorException(err error) string {
 	}
 	msg = strings.TrimPrefix(msg, "xmlrpc: ")
 	return "TypeError: " + strings.TrimPrefix(msg, "pickle: ")
+}
+
+// encodeXMLRequest encodes a request of a client whose serializer is xmlrpclib.
+func encodeXMLRequest(ident any, name string, args pickle.Tuple, kwargs *pickle.Dict) ([]byte, error) {
+	if args == nil {
+		args = pickle.Tuple{}
+	}
+	if kwargs == nil {
+		kwargs = pickle.NewDict()
+	}
+	data, err := xmlrpc.Marshal(pickle.Tuple{ident, name, args, kwargs})
+	if err != nil {
+		return nil, fmt.Errorf("managers: encode %s request: %w", name, err)
+	}
+	return data, nil
+}
+
+// decodeXMLReply decodes the reply of an xmlrpclib server. The frame has been read whole, so
+// a reply that does not decode leaves the connection usable. An exception sent by CPython's
+// xmlrpclib server arrives as a struct of its __dict__ (usually empty): it becomes a
+// [*RemoteError] saying the exception was lost.
+func decodeXMLReply(frame []byte, name string) (rep reply, poisoned bool, err error) {
+	v, err := xmlrpc.Unmarshal(frame)
+	if err != nil {
+		return rep, false, fmt.Errorf("managers: decode reply to %s: %w", name, err)
+	}
+	l, ok := v.(*pickle.List)
+	if !ok || len(l.Items) != 2 {
+		return rep, false, fmt.Errorf("managers: reply to %s is %s, not a (kind, value) pair", name, pickle.TypeName(v))
+	}
+	kind, ok := asStr(l.Items[0])
+	if !ok {
+		return rep, false, fmt.Errorf("managers: reply kind to %s is %s, not str", name, pickle.TypeName(l.Items[0]))
+	}
+	rep = reply{kind: kind, payload: l.Items[1]}
+	if kind == KindError {
+		if _, isExc := PyExceptionFromValue(rep.payload); !isExc {
+			rep.payload = NewPyException("builtins", "Exception",
+				fmt.Sprintf("the server raised an exception its xmlrpclib serializer cannot carry (it sent %s)", truncate(pickle.Repr(rep.payload), 80)))
+		}
+	}
+	return rep, false, nil
 }
