@@ -1,0 +1,115 @@
+package compat_tests
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// CPython clients of a manager with serializer='xmlrpclib' against the Go server, on the same
+// port as pickle clients (python_fixtures/mgr_xmlrpc.py).
+
+type xmlrpcResult struct {
+	NStart         int `json:"n_start"`
+	NEnd           int `json:"n_end"`
+	Values         [][3]any
+	Cross          map[string]any
+	Unserializable [2]string
+	Bigint         [2]string
+	After          [2]string
+	ClientSide     [2]string `json:"client_side"`
+	Errors         map[string][2]string
+	Dict           struct {
+		Items    [][2]any
+		Get      []int
+		Len      int
+		Contains bool
+		Missing  [2]string
+		Iter     [2]string
+		Copy     map[string]any
+	}
+	List struct {
+		Len        int
+		Item       string
+		IndexError [2]string `json:"index_error"`
+	}
+	Value     []float64
+	Array     []any
+	Namespace []any
+	Lock      []any
+	Event     []bool
+	Threads   struct {
+		Calls    int
+		Failures []string
+	}
+}
+
+func TestServerXMLRPCLib(t *testing.T) {
+	env := startGoServer(t)
+	forEachPython(t, nil, func(t *testing.T, py python) {
+		var r xmlrpcResult
+		runPythonJSON(t, py, &r, "mgr_xmlrpc.py", env.args()...)
+		for _, v := range r.Values {
+			if v[1] != true {
+				t.Errorf("queue round trip of %v: got %v", v[0], v[2])
+			}
+		}
+		if len(r.Values) < 16 {
+			t.Errorf("only %d values tried", len(r.Values))
+		}
+		// A tuple becomes a list; bytes an xmlrpclib Binary (Python 2: a str stays a str), and
+		// back a bytes (str) for the pickle client.
+		wantX, wantP := "[int str Binary dict]", "[int bytes dict]"
+		if py.IsPy2() {
+			wantX, wantP = "[int unicode str dict]", "[int str dict]"
+		}
+		if fmt.Sprint(r.Cross["xml_got"]) != wantX || r.Cross["xml_equal"] != true {
+			t.Errorf("xmlrpclib client got %v (equal: %v) from the pickle client, want %s", r.Cross["xml_got"], r.Cross["xml_equal"], wantX)
+		}
+		if fmt.Sprint(r.Cross["pickle_got"]) != wantP || r.Cross["pickle_equal"] != true {
+			t.Errorf("pickle client got %v (equal: %v) from the xmlrpclib client, want %s", r.Cross["pickle_got"], r.Cross["pickle_equal"], wantP)
+		}
+		check := func(what string, got [2]string, class, text string) {
+			t.Helper()
+			if got[0] != class || !strings.Contains(got[1], text) {
+				t.Errorf("%s: got %s %q, want %s containing %q", what, got[0], got[1], class, text)
+			}
+		}
+		check("unserializable item", r.Unserializable, "RemoteError", "TypeError: cannot marshal <class 'set'> objects")
+		check("big int item", r.Bigint, "RemoteError", "OverflowError: int exceeds XML-RPC limits")
+		check("next call", r.After, "ok", "still usable")
+		check("client-side refusal", r.ClientSide, "TypeError", "cannot marshal")
+		check("KeyError", r.Errors["key_error"], "RemoteError", "KeyError: 'k'")
+		check("IndexError", r.Errors["index_error"], "RemoteError", "IndexError: list index out of range")
+		check("ValueError", r.Errors["value_error"], "RemoteError", "ValueError: bad value")
+		check("TypeError", r.Errors["type_error"], "RemoteError", "TypeError: unhashable type: 'list'")
+		check("queue.Empty", r.Errors["empty"], "RemoteError", "queue.Empty")
+		check("Go error", r.Errors["go_error"], "RemoteError", "RuntimeError: a Go failure")
+		check("unserializable result", r.Errors["unserializable"], "RemoteError", "cannot marshal")
+		check("after errors", r.Errors["after"], "RemoteError", "KeyError: 'k'")
+		if fmt.Sprint(r.Dict.Items) != "[[a 1] [b [1 2]]]" || fmt.Sprint(r.Dict.Get) != "[1 2]" || r.Dict.Len != 2 || !r.Dict.Contains || len(r.Dict.Copy) != 2 {
+			t.Errorf("dict: %+v", r.Dict)
+		}
+		check("dict missing key", r.Dict.Missing, "RemoteError", "KeyError: 'nope'")
+		check("dict iteration (a proxy)", r.Dict.Iter, "RemoteError", "cannot marshal <class 'multiprocessing.managers.Token'> objects")
+		if r.List.Len != 4 || r.List.Item != "x" {
+			t.Errorf("list: %+v", r.List)
+		}
+		check("list index", r.List.IndexError, "RemoteError", "IndexError")
+		if fmt.Sprint(r.Value) != "[42 0.5]" || fmt.Sprint(r.Array) != "[3 10 [10 2 3]]" {
+			t.Errorf("Value: %v, Array: %v", r.Value, r.Array)
+		}
+		if len(r.Namespace) != 3 || fmt.Sprint(r.Namespace[:2]) != "[1 two]" || !strings.Contains(fmt.Sprint(r.Namespace[2]), "AttributeError") {
+			t.Errorf("Namespace: %v", r.Namespace)
+		}
+		if fmt.Sprint(r.Lock) != "[true false <nil>]" || fmt.Sprint(r.Event) != "[true true]" {
+			t.Errorf("Lock: %v, Event: %v", r.Lock, r.Event)
+		}
+		if r.Threads.Calls != 100 || len(r.Threads.Failures) > 0 {
+			t.Errorf("concurrent clients: %d calls, failures %v", r.Threads.Calls, r.Threads.Failures)
+		}
+		if r.NEnd != r.NStart {
+			t.Errorf("number_of_objects: %d at the end, %d at the start", r.NEnd, r.NStart)
+		}
+	})
+}
