@@ -1,9 +1,15 @@
 package compat_tests
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/mpgo/mpgo/managers"
+	"github.com/mpgo/mpgo/pickle"
 )
 
 // CPython clients of a manager with serializer='xmlrpclib' against the Go server, on the same
@@ -110,6 +116,96 @@ func TestServerXMLRPCLib(t *testing.T) {
 		}
 		if r.NEnd != r.NStart {
 			t.Errorf("number_of_objects: %d at the end, %d at the start", r.NEnd, r.NStart)
+		}
+	})
+}
+
+// TestClientXMLRPCLib: the Go client with Serializer xmlrpclib against CPython's own manager
+// server with serializer='xmlrpclib' (python_fixtures/client_server.py), every version.
+func TestClientXMLRPCLib(t *testing.T) {
+	forEachPython(t, nil, func(t *testing.T, py python) {
+		key := randomKey(t)
+		p := startPython(t, py, "client_server.py", "--authkey-hex", hexKey(key), "--mode", "sync", "--serializer", "xmlrpclib")
+		var info struct {
+			Host string
+			Port int
+		}
+		p.JSONLine(60*time.Second, &info)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		c, err := managers.Dial(ctx, "tcp", fmt.Sprintf("%s:%d", info.Host, info.Port),
+			&managers.ClientConfig{AuthKey: key, Serializer: managers.SerializerXMLRPCLib})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		n0, err := c.NumberOfObjects(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		counter, err := c.Create(ctx, "Counter", pickle.Tuple{int64(40)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, err := counter.Call(ctx, "incr", pickle.Tuple{int64(2)}, nil); err != nil || v != int64(42) {
+			t.Fatalf("incr: %v, %v", v, err)
+		}
+		// CPython's xmlrpclib server sends the KeyError as a struct of its __dict__.
+		_, err = counter.Call(ctx, "fail", pickle.Tuple{"k"}, nil)
+		var re *managers.RemoteError
+		if !errors.As(err, &re) || re.Kind != managers.KindError || !strings.Contains(err.Error(), "cannot carry") {
+			t.Errorf("fail: %v; want an #ERROR RemoteError saying the exception was lost", err)
+		}
+		if v, err := counter.Call(ctx, "value", nil, nil); err != nil || v != int64(42) {
+			t.Fatalf("value after an error: %v, %v", v, err)
+		}
+		// A method_to_typeid result: the token cannot travel.
+		if _, err := counter.Call(ctx, "child", nil, nil); !errors.As(err, &re) || re.Kind != managers.KindUnserializable || !strings.Contains(re.Traceback, "Token") {
+			t.Errorf("child: %v; want #UNSERIALIZABLE naming Token", err)
+		}
+
+		q, err := c.Create(ctx, "get_queue", nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range []struct{ put, want any }{
+			{"h\u00e5", "h\u00e5"},
+			{pickle.Tuple{int64(1), nil, true, 2.5}, pickle.NewList(int64(1), nil, true, 2.5)},
+			{[]byte{0, 0xff}, []byte{0, 0xff}},
+			{func() any { d := pickle.NewDict(); _ = d.Set("k", pickle.NewList()); return d }(), func() any { d := pickle.NewDict(); _ = d.Set("k", pickle.NewList()); return d }()},
+		} {
+			if _, err := q.Call(ctx, "put", pickle.Tuple{v.put}, nil); err != nil {
+				t.Fatalf("put %s: %v", pickle.Repr(v.put), err)
+			}
+			got, err := q.Call(ctx, "get", nil, nil)
+			if err != nil || !pickle.Equal(got, v.want) {
+				t.Errorf("get: %s, %v; want %s", pickle.Repr(got), err, pickle.Repr(v.want))
+			}
+		}
+		// What the Go client cannot encode fails before anything is sent.
+		set, _ := pickle.NewSet()
+		if _, err := q.Call(ctx, "put", pickle.Tuple{set}, nil); err == nil || !strings.Contains(err.Error(), "cannot marshal <class 'set'>") {
+			t.Errorf("put of a set: %v", err)
+		}
+
+		d, err := c.Create(ctx, "dict", nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Call(ctx, "__setitem__", pickle.Tuple{"a", int64(1)}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := d.Call(ctx, "__getitem__", pickle.Tuple{"a"}, nil); err != nil || v != int64(1) {
+			t.Fatalf("d['a']: %v, %v", v, err)
+		}
+		counter.Close()
+		q.Close()
+		d.Close()
+		// child() left one object on CPython's server (it cannot send the proxy, and keeps the
+		// object it made for it).
+		if n, err := c.NumberOfObjects(ctx); err != nil || n != n0+1 {
+			t.Errorf("number_of_objects: %d, %v; want %d", n, err, n0+1)
 		}
 	})
 }
