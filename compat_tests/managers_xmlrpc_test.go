@@ -209,3 +209,30 @@ func TestClientXMLRPCLib(t *testing.T) {
 		}
 	})
 }
+
+// TestManagersCPythonSuiteXMLRPCLib runs CPython's own test of a manager with
+// serializer='xmlrpclib' (test._test_multiprocessing._TestRemoteManager.test_remote, 2.7:
+// test.test_multiprocessing) of every installed Python against an in-process mpgo server, its
+// QueueManager and QueueManager2 pointed at that server (python_fixtures/cpython_manager_tests.py
+// --xmlrpclib).
+func TestManagersCPythonSuiteXMLRPCLib(t *testing.T) {
+	forEachPython(t, nil, func(t *testing.T, py python) {
+		key := randomKey(t)
+		reg := managers.NewRegistry()
+		if err := managers.RegisterSyncManager(reg); err != nil {
+			t.Fatal(err)
+		}
+		reg.MustRegister("get_queue", managers.Singleton(managers.NewQueue(0)))
+		_, addr := serveGo(t, "tcp", "127.0.0.1:0", key, reg, 1<<20)
+		var res suiteResult
+		runPythonJSON(t, py, &res, "cpython_manager_tests.py", append(tcpArgs(addr), "--authkey-hex", hexKey(key), "--xmlrpclib")...)
+		t.Logf("%s CPython's xmlrpclib manager test against mpgo: run=%d passed=%d failed=%d errors=%d skipped=%d",
+			py.Name(), res.Run, res.Passed, res.Failed, res.Errors, res.Skipped)
+		if res.Run == 0 || res.Passed != res.Run {
+			t.Errorf("%s: run=%d passed=%d", py.Name(), res.Run, res.Passed)
+		}
+		for _, p := range res.Problems {
+			t.Errorf("%s: %s %s: %s", py.Name(), p.Test, p.Kind, p.Reason)
+		}
+	})
+}
