@@ -12,6 +12,9 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net"
+	"os"
+	"syscall"
 
 	"github.com/mpgo/mpgo/wire"
 )
@@ -60,6 +63,62 @@ var ErrAuthFailed = errors.New("connection: authentication failed")
 
 func authErr(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrAuthFailed}, args...)...)
+}
+
+// errWrongKey marks a handshake that failed on the MAC itself: the peer
+// speaks the protocol but holds another key.
+var errWrongKey = errors.New("wrong key")
+
+// reasonError is the detail of an ErrAuthFailed that matches a reason's
+// sentinel (errWrongKey) without showing it in the message.
+type reasonError struct {
+	msg    string
+	reason error
+}
+
+func (e *reasonError) Error() string { return e.msg }
+func (e *reasonError) Unwrap() error { return e.reason }
+
+func wrongKeyErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %w", ErrAuthFailed, &reasonError{fmt.Sprintf(format, args...), errWrongKey})
+}
+
+// ErrShed is the cause of a handshake that was cut short because the
+// Listener reached [Config.MaxUnauthenticated] or
+// [Config.MaxUnauthenticatedPerAddress] and this was the oldest
+// unauthenticated connection.
+var ErrShed = errors.New("connection: shed to admit a newer connection (too many unauthenticated connections)")
+
+// Handshake failure reasons returned by [FailureReason].
+const (
+	ReasonTimeout  = "timeout"   // the handshake did not finish within the timeout
+	ReasonClosed   = "closed"    // the peer closed or reset the connection
+	ReasonWrongKey = "wrong_key" // the peer answered with a MAC of another key
+	ReasonProtocol = "protocol"  // a malformed, unsupported or oversized message
+	ReasonShed     = "shed"      // closed to admit a newer connection (see ErrShed)
+	ReasonOther    = "other"
+)
+
+// FailureReason classifies a handshake error (as passed to
+// [Config.OnHandshakeError]) into one of the Reason constants, for logs
+// and metrics with a bounded set of labels.
+func FailureReason(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrShed):
+		return ReasonShed
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return ReasonTimeout
+	case errors.Is(err, errWrongKey):
+		return ReasonWrongKey
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, net.ErrClosed):
+		return ReasonClosed
+	case errors.Is(err, ErrAuthFailed):
+		return ReasonProtocol
+	}
+	return ReasonOther
 }
 
 // ioAuthErr wraps an I/O error that ended a handshake so that it matches
@@ -138,9 +197,9 @@ func deliverMessage(rw io.ReadWriter, key, msg []byte) error {
 	if !hmac.Equal(want, got) {
 		_ = wire.WriteFrame(rw, []byte(failure))
 		if len(want) != len(got) {
-			return authErr("expected %s digest of length %d, got %d", name, len(want), len(got))
+			return wrongKeyErr("expected %s digest of length %d, got %d", name, len(want), len(got))
 		}
-		return authErr("digest received was wrong")
+		return wrongKeyErr("digest received was wrong")
 	}
 	if err := wire.WriteFrame(rw, []byte(welcome)); err != nil {
 		return ioAuthErr("sending welcome", err)
@@ -184,7 +243,7 @@ func AnswerChallenge(rw io.ReadWriter, key []byte) error {
 		return ioAuthErr("reading welcome", err)
 	}
 	if string(reply) != welcome {
-		return authErr("digest sent was rejected")
+		return wrongKeyErr("digest sent was rejected")
 	}
 	return nil
 }

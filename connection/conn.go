@@ -99,6 +99,15 @@ type Conn struct {
 	dmu      sync.Mutex
 	rdl, wdl time.Time // the user's deadlines
 
+	// The slow-reader cut (Config.WriteTimeout): wto > 0 arms a write
+	// deadline before each write that makes progress. userWDL: the user set
+	// a write deadline, which takes precedence. wInterrupted: watch moved
+	// the write deadline into the past (a context ended), which a new
+	// deadline must not undo.
+	wto          time.Duration
+	userWDL      atomic.Bool
+	wInterrupted atomic.Bool
+
 	peerProto atomic.Int32 // pickle protocol of the last pickle received, 0 = none yet
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -176,11 +185,13 @@ func (c *Conn) countRead() {
 	}
 }
 
-// enableKeepAlive turns on TCP keep-alive with the net package's defaults
-// (what net.Listen gives every accepted connection).
+// enableKeepAlive turns on TCP keep-alive as [Config.KeepAlive] says.
 func (c *Conn) enableKeepAlive() {
+	if c.cfg.keepAlive < 0 {
+		return
+	}
 	if tc, ok := c.nc.(*net.TCPConn); ok {
-		_ = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true})
+		_ = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: c.cfg.keepAlive, Interval: c.cfg.keepAlive})
 	}
 }
 
@@ -200,6 +211,9 @@ func (c *Conn) nextReusedFrame() ([]byte, error) {
 
 func newConn(nc net.Conn, cfg *config, accepted bool) *Conn {
 	c := &Conn{nc: nc, cfg: cfg}
+	if accepted || cfg.WriteTimeout > 0 {
+		c.wto = cfg.writeTimeout
+	}
 	var r io.Reader = nc
 	if accepted && quickAckSupported && !cfg.DisableQuickAck {
 		if tc, ok := nc.(*net.TCPConn); ok {
@@ -279,6 +293,9 @@ func (c *Conn) watch(ctx context.Context, read, write bool) func() error {
 }
 
 func (c *Conn) interrupt(read, write bool) {
+	if write {
+		c.wInterrupted.Store(true) // before the deadline: see armWrite
+	}
 	switch {
 	case read && write:
 		_ = c.nc.SetDeadline(aLongTimeAgo)
@@ -297,6 +314,7 @@ func (c *Conn) restoreDeadlines(read, write bool) {
 	}
 	if write {
 		_ = c.nc.SetWriteDeadline(c.wdl)
+		c.wInterrupted.Store(false)
 	}
 }
 
@@ -462,11 +480,19 @@ func (c *Conn) writeFrame(p []byte) error {
 		case *net.TCPConn, *net.UnixConn:
 			var hdr [wire.ExtHeaderLen]byte
 			bufs := net.Buffers{wire.AppendHeader(hdr[:0], len(p)), p}
-			n, err := bufs.WriteTo(c.nc)
-			if err != nil {
-				return c.writeFailed(err, n > 0)
+			var total int64
+			for {
+				cut := c.armWrite()
+				n, err := bufs.WriteTo(c.nc) // consumes what it wrote
+				total += n
+				if err == nil {
+					return nil
+				}
+				if !cut || n == 0 || !isTimeout(err) {
+					return c.writeFailed(err, total > 0)
+				}
+				// Progress before the deadline: a slow reader, not a stuck one.
 			}
-			return nil
 		}
 	}
 	c.wbuf = wire.AppendFrame(c.wbuf[:0], p)
@@ -475,14 +501,50 @@ func (c *Conn) writeFrame(p []byte) error {
 
 // flush writes one complete frame b (which may alias c.wbuf).
 func (c *Conn) flush(b []byte) error {
-	n, err := c.nc.Write(b)
+	total := 0
+	var err error
+	for {
+		cut := c.armWrite()
+		var n int
+		n, err = c.nc.Write(b[total:])
+		total += n
+		if err == nil || !cut || n == 0 || !isTimeout(err) {
+			break
+		}
+		// Progress before the deadline: a slow reader, not a stuck one.
+	}
 	if cap(c.wbuf) > keepWriteBuf {
 		c.wbuf = nil
 	}
 	if err != nil {
-		return c.writeFailed(err, n > 0 && n < len(b))
+		return c.writeFailed(err, total > 0 && total < len(b))
 	}
 	return nil
+}
+
+// armWrite sets the slow-reader cut's deadline before a write and reports
+// whether it did: not when the cut is off, the user set a write deadline,
+// or a context interrupted the write (see watch).
+func (c *Conn) armWrite() bool {
+	if c.wto <= 0 || c.userWDL.Load() || c.wInterrupted.Load() {
+		return false
+	}
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.wto))
+	if c.wInterrupted.Load() {
+		// interrupt ran between the check and our deadline: restore its.
+		_ = c.nc.SetWriteDeadline(aLongTimeAgo)
+		return false
+	}
+	return true
+}
+
+// isTimeout reports whether err is a deadline's.
+func isTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // Read implements [net.Conn]: it returns payload bytes of successive frames
@@ -603,6 +665,7 @@ func (c *Conn) SetDeadline(t time.Time) error {
 	c.dmu.Lock()
 	defer c.dmu.Unlock()
 	c.rdl, c.wdl = t, t
+	c.userWDL.Store(!t.IsZero())
 	return c.nc.SetDeadline(t)
 }
 
@@ -619,6 +682,7 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 	c.dmu.Lock()
 	defer c.dmu.Unlock()
 	c.wdl = t
+	c.userWDL.Store(!t.IsZero())
 	return c.nc.SetWriteDeadline(t)
 }
 

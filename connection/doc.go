@@ -71,10 +71,29 @@
 // # Accepting
 //
 // A [Listener] accepts in the background and runs each handshake in its own
-// goroutine (bounded by [Config.MaxPendingHandshakes]), so a slow or silent
-// client never blocks others. On Linux, accepted TCP connections use
-// TCP_QUICKACK, re-armed after every read: a CPython client does not set
-// TCP_NODELAY and writes "#WELCOME#" and its first request back to back, so
+// goroutine, so a slow or silent client never blocks others. Idle peers
+// cannot fill a pool either: unauthenticated connections are bounded in
+// total and per remote address ([Config.MaxUnauthenticated],
+// [Config.MaxUnauthenticatedPerAddress]) by closing the oldest of them, which
+// are an attacker's idle sockets, never a real client's millisecond
+// handshake. Handshake failures are logged in summary (one line per
+// interval, counts per address and [FailureReason]), so a flood of wrong
+// keys cannot fill a disk.
+//
+// # Limits
+//
+// Every limit is a [Config] field whose zero value is a documented default:
+//
+//	HandshakeTimeout              5 s      the whole handshake of an accepted connection
+//	MaxUnauthenticated            3/4 RLIMIT_NOFILE (>= 1024)   connections in their handshake
+//	MaxUnauthenticatedPerAddress  256      the same, per remote IP
+//	MaxFrameSize                  none     a frame's payload (managers: 64 MiB)
+//	WriteTimeout                  10 s     a write without progress (slow-reader cut)
+//	KeepAlive                     15 s     TCP keep-alive of authenticated connections
+//	FailureLogInterval            10 s     summary interval of handshake failure logs
+//
+// On Linux, accepted TCP connections use TCP_QUICKACK, re-armed after
+// every read: a CPython client does not set TCP_NODELAY and writes "#WELCOME#" and its first request back to back, so
 // with the kernel's delayed ACK it would wait about 40 ms per connection.
 //
 // # Deadlines and cancellation

@@ -5,23 +5,37 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/mpgo/mpgo/internal/ratelog"
 )
 
 // Listener accepts connections and authenticates them, like Python's
 // multiprocessing.connection.Listener. It has the [net.Listener] method set.
 //
-// Connections are accepted and authenticated in the background: each
-// handshake runs in its own goroutine under [Config.HandshakeTimeout], at
-// most [Config.MaxPendingHandshakes] at once, so a slow or silent client
-// never delays the others. Accept returns connections in the order their
-// handshakes complete. Clients that fail the handshake are closed and
-// reported to [Config.OnHandshakeError] and the logger; Accept does not
-// return their errors. [Listener.Serve] is the alternative to Accept that
+// Connections are accepted and authenticated in the background: every
+// accepted connection starts its handshake at once, in its own goroutine,
+// under [Config.HandshakeTimeout], so a slow or silent client never delays
+// the others. There is no fixed pool of handshakes that idle peers could
+// fill: the unauthenticated connections are bounded in total
+// ([Config.MaxUnauthenticated]) and per remote address
+// ([Config.MaxUnauthenticatedPerAddress]), and when a bound is reached the
+// oldest of them is closed ("shed") to admit the new one. A real client
+// needs milliseconds to authenticate, an attacker's idle socket waits for
+// its timeout, so it is the attacker's sockets that are shed. When accept
+// fails for lack of file descriptors, the oldest unauthenticated
+// connection is shed too and accept is retried at once.
+//
+// Accept returns connections in the order their handshakes complete.
+// Clients that fail the handshake are closed and reported to
+// [Config.OnHandshakeError] and, summarised, to the logger (see
+// [Config.FailureLogInterval]); Accept does not return their errors. [Listener.Serve] is the alternative to Accept that
 // runs a handler in the handshake's goroutine. A Listener is safe for
 // concurrent use.
 type Listener struct {
@@ -44,10 +58,148 @@ type Listener struct {
 	closeErr  error
 	wg        sync.WaitGroup // the accept loop and the handshakes
 
-	mu      sync.Mutex
-	pending map[net.Conn]struct{} // connections being authenticated
-	last    net.Addr
-	loopErr error
+	failures *ratelog.Aggregator // handshake failures, summarised
+
+	mu       sync.Mutex
+	oldest   *pendingConn // connections being authenticated, oldest first
+	newest   *pendingConn
+	npending int
+	byAddr   map[netip.Addr]*addrQueue // the same, per remote IP (TCP only)
+	last     net.Addr
+	loopErr  error
+}
+
+// pendingConn is an accepted connection in its handshake. It is on two
+// lists, both in accept order: all pending connections, and those from
+// its remote address. The links are guarded by Listener.mu.
+type pendingConn struct {
+	nc           net.Conn
+	addr         netip.Addr // remote IP; invalid for non-TCP connections
+	prev, next   *pendingConn
+	aprev, anext *pendingConn
+	removed      bool // off the lists (its handshake ended, or it was shed)
+	shed         bool // closed to make room for a newer connection
+}
+
+// addrQueue is the list of one address's pending connections.
+type addrQueue struct {
+	oldest, newest *pendingConn
+	n              int
+}
+
+// insert appends p to the lists. l.mu must be held.
+func (l *Listener) insert(p *pendingConn) {
+	p.prev = l.newest
+	if l.newest != nil {
+		l.newest.next = p
+	} else {
+		l.oldest = p
+	}
+	l.newest = p
+	l.npending++
+	if !p.addr.IsValid() {
+		return
+	}
+	q := l.byAddr[p.addr]
+	if q == nil {
+		q = &addrQueue{}
+		l.byAddr[p.addr] = q
+	}
+	p.aprev = q.newest
+	if q.newest != nil {
+		q.newest.anext = p
+	} else {
+		q.oldest = p
+	}
+	q.newest = p
+	q.n++
+}
+
+// remove takes p off the lists. l.mu must be held.
+func (l *Listener) remove(p *pendingConn) {
+	if p.removed {
+		return
+	}
+	p.removed = true
+	if p.prev != nil {
+		p.prev.next = p.next
+	} else {
+		l.oldest = p.next
+	}
+	if p.next != nil {
+		p.next.prev = p.prev
+	} else {
+		l.newest = p.prev
+	}
+	p.prev, p.next = nil, nil
+	l.npending--
+	if !p.addr.IsValid() {
+		return
+	}
+	q := l.byAddr[p.addr]
+	if p.aprev != nil {
+		p.aprev.anext = p.anext
+	} else {
+		q.oldest = p.anext
+	}
+	if p.anext != nil {
+		p.anext.aprev = p.aprev
+	} else {
+		q.newest = p.aprev
+	}
+	p.aprev, p.anext = nil, nil
+	if q.n--; q.n == 0 {
+		delete(l.byAddr, p.addr)
+	}
+}
+
+// shed takes p off the lists and marks it shed; the caller closes p.nc
+// (after releasing l.mu), which ends its handshake. l.mu must be held.
+func (l *Listener) shed(p *pendingConn) *pendingConn {
+	l.remove(p)
+	p.shed = true
+	return p
+}
+
+// admit makes room for one more unauthenticated connection from addr,
+// shedding the oldest of that address and/or the oldest of all as the
+// bounds require. It returns the connections to close. l.mu must be held.
+func (l *Listener) admit(addr netip.Addr) (victims [2]*pendingConn) {
+	if max := l.cfg.maxUnauthPerAddr; max > 0 && addr.IsValid() {
+		if q := l.byAddr[addr]; q != nil && q.n >= max {
+			victims[0] = l.shed(q.oldest)
+		}
+	}
+	if max := l.cfg.maxUnauth; max > 0 && l.npending >= max && l.oldest != nil {
+		victims[1] = l.shed(l.oldest)
+	}
+	return victims
+}
+
+// shedOldest closes the oldest unauthenticated connection, if there is
+// one, to free a file descriptor.
+func (l *Listener) shedOldest() bool {
+	l.mu.Lock()
+	p := l.oldest
+	if p != nil {
+		l.shed(p)
+	}
+	l.mu.Unlock()
+	if p == nil {
+		return false
+	}
+	p.nc.Close()
+	return true
+}
+
+// remoteIP returns nc's remote IP for the per-address bound, or the zero
+// Addr for connections that have none (Unix sockets, streams of a
+// multiplexed session).
+func remoteIP(nc net.Conn) netip.Addr {
+	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		return ta.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
 }
 
 // Listen announces on the local network address and returns a Listener
@@ -98,8 +250,13 @@ func newListener(nl net.Listener, cfg *config, lazyKeepAlive bool) *Listener {
 		ready:         make(chan *Conn),
 		done:          make(chan struct{}),
 		exited:        make(chan struct{}),
-		pending:       make(map[net.Conn]struct{}),
+		byAddr:        make(map[netip.Addr]*addrQueue),
 	}
+	var flog logrus.FieldLogger
+	if cfg.userLogger {
+		flog = cfg.Logger
+	}
+	l.failures = ratelog.New(flog, logrus.WarnLevel, "connection: handshake failed", cfg.FailureLogInterval)
 	l.wg.Add(1)
 	go l.acceptLoop()
 	return l
@@ -110,17 +267,10 @@ func (l *Listener) log() logrus.FieldLogger { return l.cfg.Logger }
 func (l *Listener) acceptLoop() {
 	defer l.wg.Done()
 	defer close(l.exited)
-	sem := make(chan struct{}, l.cfg.maxPending)
 	var backoff time.Duration
 	for {
-		select {
-		case sem <- struct{}{}:
-		case <-l.done:
-			return
-		}
 		nc, err := l.nl.Accept()
 		if err != nil {
-			<-sem
 			select {
 			case <-l.done:
 				return
@@ -131,6 +281,11 @@ func (l *Listener) acceptLoop() {
 				l.loopErr = err
 				l.mu.Unlock()
 				return
+			}
+			// Out of file descriptors: the oldest unauthenticated connection
+			// gives its own up, and accept is retried at once.
+			if isFDExhaustion(err) && l.shedOldest() {
+				continue
 			}
 			// Resource exhaustion (EMFILE, ...) and aborted connections are
 			// transient: retry with backoff, as net/http does.
@@ -150,6 +305,7 @@ func (l *Listener) acceptLoop() {
 			continue
 		}
 		backoff = 0
+		p := &pendingConn{nc: nc, addr: remoteIP(nc)}
 		l.mu.Lock()
 		select {
 		case <-l.done:
@@ -158,20 +314,37 @@ func (l *Listener) acceptLoop() {
 			return
 		default:
 		}
-		l.pending[nc] = struct{}{}
+		victims := l.admit(p.addr)
+		l.insert(p)
 		l.wg.Add(1)
 		l.mu.Unlock()
-		go l.serveHandshake(nc, sem)
+		for _, v := range victims {
+			if v != nil {
+				v.nc.Close()
+			}
+		}
+		go l.serveHandshake(p)
 	}
 }
 
-func (l *Listener) serveHandshake(nc net.Conn, sem chan struct{}) {
+// isFDExhaustion reports whether an accept error means the process or the
+// system is out of file descriptors.
+func isFDExhaustion(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
+}
+
+func (l *Listener) serveHandshake(p *pendingConn) {
+	nc := p.nc
 	c := newConn(nc, l.cfg, true)
 	err := c.handshake(context.Background(), true)
 	l.mu.Lock()
-	delete(l.pending, nc)
+	shed := p.shed
+	l.remove(p)
 	l.mu.Unlock()
-	<-sem
+	if shed {
+		// Shed while (or just after) authenticating: its socket is closed.
+		err = fmt.Errorf("%w: %w", ErrAuthFailed, ErrShed)
+	}
 	if err != nil {
 		defer l.wg.Done()
 		nc.Close()
@@ -180,7 +353,7 @@ func (l *Listener) serveHandshake(nc net.Conn, sem chan struct{}) {
 			return // closed under us: not the client's fault
 		default:
 		}
-		l.log().WithFields(logrus.Fields{"remote": addrString(nc.RemoteAddr()), "err": err}).Warn("connection: handshake failed")
+		l.failures.Event(p.addr, FailureReason(err), logrus.Fields{"remote": addrString(nc.RemoteAddr()), "err": err.Error()})
 		if h := l.cfg.OnHandshakeError; h != nil {
 			h(nc.RemoteAddr(), err)
 		}
@@ -310,12 +483,13 @@ func (l *Listener) Close() error {
 	l.closeOnce.Do(func() {
 		l.mu.Lock()
 		close(l.done)
-		for nc := range l.pending {
-			nc.Close()
+		for p := l.oldest; p != nil; p = p.next {
+			p.nc.Close()
 		}
 		l.mu.Unlock()
 		l.closeErr = l.nl.Close()
 		l.wg.Wait()
+		l.failures.Stop()
 	})
 	return l.closeErr
 }

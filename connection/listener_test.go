@@ -69,38 +69,6 @@ func TestHandshakeTimeout(t *testing.T) {
 	}
 }
 
-func TestMaxPendingHandshakes(t *testing.T) {
-	l := listen(t, "tcp", &connection.Config{AuthKey: key, MaxPendingHandshakes: 1, HandshakeTimeout: 300 * time.Millisecond})
-	silent, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	// Wait for the server to be busy with the silent client (it challenges it).
-	silent.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := silent.Read(make([]byte, 1)); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if _, err := connection.Dial(ctx, "tcp", l.Addr().String(), &connection.Config{AuthKey: key}); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("dial while the only handshake slot is busy: %v", err)
-	}
-	// Once the silent client times out, others get through.
-	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel2()
-	go func() {
-		if c, err := l.AcceptContext(ctx2); err == nil {
-			c.Close()
-		}
-	}()
-	c, err := connection.Dial(ctx2, "tcp", l.Addr().String(), &connection.Config{AuthKey: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Close()
-}
-
 func TestWrongKey(t *testing.T) {
 	forListeners(t, func(t *testing.T, tr string) {
 		errs := make(chan error, 1)

@@ -2,8 +2,10 @@ package managers
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/mpgo/mpgo/connection"
+	"github.com/mpgo/mpgo/internal/ratelog"
 )
 
 // DefaultMaxFrameSize is the request size limit of [Server.ListenAndServe] when
@@ -37,20 +40,45 @@ type Server struct {
 	// (fields remote, typeid, ident, method, err). nil discards.
 	Logger logrus.FieldLogger
 
-	// HandshakeTimeout bounds the authentication handshake of connections accepted by
-	// ListenAndServe. 0: connection.DefaultHandshakeTimeout.
+	// The limits below apply to the listener of ListenAndServe (Serve uses those of its
+	// listener's own connection.Config, which has the same fields and defaults). 0 always means
+	// the documented default; see connection.Config for the details of each.
+
+	// HandshakeTimeout bounds the authentication handshake of each accepted connection.
+	// 0: connection.DefaultHandshakeTimeout (5 s).
 	HandshakeTimeout time.Duration
+
+	// MaxUnauthenticated bounds the connections still in their handshake; at the bound the
+	// oldest is shed to admit a new one. 0: connection.DefaultMaxUnauthenticated() (three quarters of the
+	// file-descriptor limit, at least 1024); negative: no bound.
+	MaxUnauthenticated int
+
+	// MaxUnauthenticatedPerAddress bounds the same per remote IP. 0:
+	// connection.DefaultMaxUnauthenticatedPerAddress (256); negative: no bound.
+	MaxUnauthenticatedPerAddress int
+
+	// WriteTimeout is the slow-reader cut: a reply whose write makes no progress for this long
+	// disconnects its client. 0: connection.DefaultWriteTimeout (10 s); negative: none.
+	WriteTimeout time.Duration
+
+	// KeepAlive is the TCP keep-alive interval of authenticated connections (there is no idle
+	// timeout: method connections legitimately sit idle for hours). 0:
+	// connection.DefaultKeepAlive (15 s); negative: off.
+	KeepAlive time.Duration
 
 	// MaxFrameSize limits the size of a request for ListenAndServe; a larger request
 	// disconnects its peer. 0: DefaultMaxFrameSize; negative: no limit. (Serve uses the
 	// limit of the listener's own connection.Config.)
 	MaxFrameSize int
 
-	// MaxConnections limits the connections served at once; excess connections are closed
-	// right after they are accepted, with a log line. 0: no limit.
+	// MaxConnections limits the authenticated connections served at once. A connection over
+	// the limit has its first request answered with a '#TRACEBACK' naming the limit (a
+	// RemoteError in Python) and is closed; refusals are logged in summary. It applies to Serve
+	// too. 0: no limit (beyond file descriptors).
 	MaxConnections int
 
 	initOnce sync.Once
+	refused  *ratelog.Aggregator // MaxConnections refusals
 	tab      *table
 	baseCtx  context.Context
 	cancel   context.CancelFunc
@@ -70,6 +98,11 @@ func (s *Server) init() {
 		s.listeners = map[*connection.Listener]struct{}{}
 		s.conns = map[*serverConn]struct{}{}
 		s.drained = make(chan struct{}, 1)
+		var log logrus.FieldLogger
+		if s.Logger != nil {
+			log = s.Logger
+		}
+		s.refused = ratelog.New(log, logrus.WarnLevel, "managers: refusing connection over MaxConnections", 0)
 	})
 }
 
@@ -111,14 +144,16 @@ func (s *Server) ListenAndServe(network, address string) error {
 	} else if max < 0 {
 		max = 0
 	}
+	// The listener logs handshake failures itself (summarised): no second line here.
 	l, err := connection.Listen(network, address, &connection.Config{
-		AuthKey:          s.AuthKey,
-		HandshakeTimeout: s.HandshakeTimeout,
-		MaxFrameSize:     max,
-		Logger:           s.Logger,
-		OnHandshakeError: func(remote net.Addr, err error) {
-			s.log().WithFields(logrus.Fields{"remote": addrString(remote), "err": err.Error()}).Warn("managers: handshake failed")
-		},
+		AuthKey:                      s.AuthKey,
+		HandshakeTimeout:             s.HandshakeTimeout,
+		MaxFrameSize:                 max,
+		MaxUnauthenticated:           s.MaxUnauthenticated,
+		MaxUnauthenticatedPerAddress: s.MaxUnauthenticatedPerAddress,
+		WriteTimeout:                 s.WriteTimeout,
+		KeepAlive:                    s.KeepAlive,
+		Logger:                       s.Logger,
 	})
 	if err != nil {
 		return err
@@ -167,8 +202,7 @@ func (s *Server) serveConn(c *connection.Conn) {
 	}
 	if s.MaxConnections > 0 && len(s.conns) >= s.MaxConnections {
 		s.mu.Unlock()
-		s.log().WithField("remote", remote).Warnf("managers: refusing connection: %d connections already served (MaxConnections)", s.MaxConnections)
-		c.Close()
+		s.refuse(c, remote)
 		return
 	}
 	sc := newServerConn(s, c, remote)
@@ -177,6 +211,33 @@ func (s *Server) serveConn(c *connection.Conn) {
 	s.mu.Unlock()
 	sc.log.Debug("managers: connection accepted")
 	sc.serve()
+}
+
+// refuseReadTimeout bounds the wait for the first request of a connection refused over
+// MaxConnections.
+const refuseReadTimeout = 5 * time.Second
+
+// refuse answers the first request of a connection over MaxConnections with a '#TRACEBACK'
+// naming the limit, and closes it. The request is read first: closing a socket with unread
+// data resets it, and the client would see a reset instead of the reason.
+func (s *Server) refuse(c *connection.Conn, remote string) {
+	defer c.Close()
+	var ip netip.Addr
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		ip = ta.AddrPort().Addr().Unmap()
+	}
+	s.refused.Event(ip, "max_connections", logrus.Fields{"remote": remote, "limit": s.MaxConnections})
+	_ = c.SetDeadline(time.Now().Add(refuseReadTimeout))
+	frame, err := c.ReadFrame()
+	if err != nil {
+		return
+	}
+	sc := &serverConn{srv: s, c: c, remote: remote, log: s.log().WithField("remote", remote)}
+	sc.dialect = detectDialect(frame)
+	sc.ctx, sc.cancel = context.WithCancel(s.baseCtx)
+	defer sc.cancel()
+	sc.send(tracebackReply("serve_client", "if len(self.connections) >= self.max_connections: raise RuntimeError(...)",
+		NewPyException("builtins", "RuntimeError", fmt.Sprintf("mpgo: too many connections: %d already served (MaxConnections)", s.MaxConnections))))
 }
 
 func addrString(a net.Addr) string {
@@ -204,6 +265,7 @@ func (s *Server) stop(force bool) {
 		}
 	}
 	s.mu.Unlock()
+	s.refused.Stop()
 	if force {
 		s.cancel()
 	}

@@ -539,13 +539,17 @@ func TestMaxConnections(t *testing.T) {
 	defer holder.Close()
 	r, err := holder.Request("", "accept_connection", pickle.Tuple{"x"}, nil)
 	mustReply(t, r, err, "#RETURN")
-	p, err := pymock.Connect(ctx, ts.dial, testKey, pymock.Py313)
-	if err == nil {
-		_, err = p.Request("", "dummy", nil, nil)
+	for _, py := range []pymock.Version{pymock.Py313, pymock.Py27} {
+		p, err := pymock.Connect(ctx, ts.dial, testKey, py)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := p.Request("", "dummy", nil, nil)
 		p.Close()
-	}
-	if err == nil {
-		t.Fatal("a connection over MaxConnections was served")
+		msg := fmt.Sprint(mustReply(t, r, err, "#TRACEBACK"))
+		if !strings.Contains(msg, "RuntimeError: mpgo: too many connections: 1 already served (MaxConnections)") {
+			t.Fatalf("refusal = %q", msg)
+		}
 	}
 }
 

@@ -20,7 +20,7 @@ type keyFlags struct {
 
 func (k *keyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&k.file, "authkey-file", "", "read the authentication key from this file (one trailing newline is removed)")
-	fs.StringVar(&k.hexKey, "authkey-hex", "", "authentication key as hex digits (as `mpgo serve` prints a generated one)")
+	fs.StringVar(&k.hexKey, "authkey-hex", "", "authentication key as `HEX` digits (as mpgo serve prints a generated one)")
 	fs.StringVar(&k.raw, "authkey", "", "authentication key (prefer --authkey-file or $MPGO_AUTHKEY: command lines are visible to other users)")
 }
 

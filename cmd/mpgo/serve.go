@@ -41,7 +41,7 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 		queues              stringList
 		shared              sharedList
 		shutdownTimeout     time.Duration
-		maxConns            int
+		lim                 limitFlags
 	)
 	fs.StringVar(&address, "address", "127.0.0.1:50000", "listen address: HOST:PORT, a Unix socket path or @abstract")
 	keyf.register(fs)
@@ -50,9 +50,9 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	fs.StringVar(&logLevel, "log-level", "info", "log level: panic, fatal, error, warn, info, debug, trace")
 	fs.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&shutdownTimeout, "shutdown-timeout", 5*time.Second, "on SIGINT/SIGTERM, how long calls in flight may take to finish")
-	fs.IntVar(&maxConns, "max-connections", 0, "connections served at once (0: no limit)")
+	lim.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(sio.err, "usage: mpgo serve [--address HOST:PORT|/path.sock] [--authkey-file F | --authkey-hex H | $MPGO_AUTHKEY | --authkey K] [--queue NAME]... [--shared NAME=TYPE(ARGS)]... [--log-level L] [--log-format text|json]")
+		fmt.Fprintln(sio.err, "usage: mpgo serve [--address HOST:PORT|/path.sock] [--authkey-file F | --authkey-hex H | $MPGO_AUTHKEY | --authkey K] [--queue NAME]... [--shared NAME=TYPE(ARGS)]... [--log-level L] [--log-format text|json] [limits]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -63,6 +63,9 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if err := lim.validate(); err != nil {
+		return err
 	}
 
 	log := logrus.New()
@@ -108,13 +111,9 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	}
 
 	network, addr := connection.ParseAddress(address)
-	srv := &managers.Server{Registry: reg, Logger: log, MaxConnections: maxConns}
-	l, err := connection.Listen(network, addr, &connection.Config{
-		AuthKey: key, MaxFrameSize: managers.DefaultMaxFrameSize, Logger: log,
-		OnHandshakeError: func(remote net.Addr, err error) {
-			log.WithFields(logrus.Fields{"remote": remote.String(), "err": err.Error()}).Warn("mpgo: handshake failed")
-		},
-	})
+	srv := &managers.Server{Registry: reg, Logger: log, MaxConnections: lim.maxConns}
+	// The listener logs handshake failures itself, summarised (no second line here).
+	l, err := connection.Listen(network, addr, lim.config(key, log))
 	if err != nil {
 		return err
 	}
