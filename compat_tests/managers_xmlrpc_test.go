@@ -75,6 +75,9 @@ func TestServerXMLRPCLib(t *testing.T) {
 		if fmt.Sprint(r.Cross["pickle_got"]) != wantP || r.Cross["pickle_equal"] != true {
 			t.Errorf("pickle client got %v (equal: %v) from the xmlrpclib client, want %s", r.Cross["pickle_got"], r.Cross["pickle_equal"], wantP)
 		}
+		if fmt.Sprint(r.Cross["pickle_datetime"]) != "[DateTime 20260102T15:04:05]" {
+			t.Errorf("pickle client got %v for the xmlrpclib client's DateTime", r.Cross["pickle_datetime"])
+		}
 		check := func(what string, got [2]string, class, text string) {
 			t.Helper()
 			if got[0] != class || !strings.Contains(got[1], text) {

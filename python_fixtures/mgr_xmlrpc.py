@@ -108,6 +108,9 @@ def run(x, p, res):
         'pickle_got': [type(v).__name__ for v in back],
         'pickle_equal': back == [2, b'\x00\xff', {'k': 1.5}],
     }
+    xq.put(xmlrpclib.DateTime(when))
+    pdt = pq.get()
+    res['cross']['pickle_datetime'] = [pdt.__class__.__name__, str(pdt)]
 
     # What XML-RPC cannot carry: a clear error for that call, the proxy keeps working.
     pq.put(set([1, 2]))

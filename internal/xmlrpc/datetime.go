@@ -9,16 +9,9 @@ type DateTime struct {
 	Value string
 }
 
-// MarshalPickle returns the value as CPython pickles an xmlrpc.client.DateTime: the class
-// created with __new__ and its __dict__ {'value': text} as state, so that a pickle client gets
-// the same object an xmlrpclib client sent.
+// MarshalPickle returns the value as the call xmlrpc.client.DateTime(text) (xmlrpclib.DateTime
+// for Python 2, whose DateTime is an old-style class that cannot be made with __new__), so that
+// a pickle client gets the object an xmlrpclib client sent.
 func (d DateTime) MarshalPickle() (any, error) {
-	state := pickle.NewDict()
-	_ = state.Set("value", d.Value)
-	return &pickle.Object{
-		Class: pickle.Global{Module: "xmlrpc.client", Name: "DateTime"},
-		Kind:  pickle.BuildNewObj,
-		Args:  pickle.Tuple{},
-		State: state,
-	}, nil
+	return pickle.NewObject(pickle.Global{Module: "xmlrpc.client", Name: "DateTime"}, d.Value), nil
 }
