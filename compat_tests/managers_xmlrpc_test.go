@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -201,6 +203,13 @@ func TestClientXMLRPCLib(t *testing.T) {
 		}
 		if v, err := d.Call(ctx, "__getitem__", pickle.Tuple{"a"}, nil); err != nil || v != int64(1) {
 			t.Fatalf("d['a']: %v, %v", v, err)
+		}
+		// mpgo call speaks it too.
+		cmd := exec.CommandContext(ctx, mpgoBinary(t), "call", "--address", fmt.Sprintf("%s:%d", info.Host, info.Port),
+			"--authkey-hex", hexKey(key), "--serializer", "xmlrpclib", "--json", "--create-args", `[[1, "a"]]`, "list", "__getitem__", "1")
+		cmd.Env = filterEnv(os.Environ(), "MPGO_AUTHKEY")
+		if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != `"a"` {
+			t.Errorf("mpgo call --serializer xmlrpclib: %v\n%s", err, out)
 		}
 		counter.Close()
 		q.Close()
