@@ -24,6 +24,7 @@ type xmlrpcResult struct {
 	Cross          map[string]any
 	Unserializable [2]string
 	Bigint         [2]string
+	I8             [2]string
 	After          [2]string
 	ClientSide     [2]string `json:"client_side"`
 	Errors         map[string][2]string
@@ -87,6 +88,7 @@ func TestServerXMLRPCLib(t *testing.T) {
 			}
 		}
 		check("unserializable item", r.Unserializable, "RemoteError", "TypeError: cannot marshal <class 'set'> objects")
+		check("64-bit int item", r.I8, "ok", "1099511627776")
 		check("big int item", r.Bigint, "RemoteError", "OverflowError: int exceeds XML-RPC limits")
 		check("next call", r.After, "ok", "still usable")
 		check("client-side refusal", r.ClientSide, "TypeError", "cannot marshal")

@@ -115,6 +115,8 @@ def run(x, p, res):
     # What XML-RPC cannot carry: a clear error for that call, the proxy keeps working.
     pq.put(set([1, 2]))
     res['unserializable'] = outcome(xq.get)
+    pq.put(2 ** 40)  # beyond what xmlrpclib writes (<int>, 32 bits), within what it reads (<i8>)
+    res['i8'] = outcome(xq.get)
     pq.put(2 ** 70)
     res['bigint'] = outcome(xq.get)
     xq.put('still usable')
