@@ -46,6 +46,18 @@
 // for 3.8+. See https://docs.python.org/3/library/multiprocessing.html#managers and
 // PROTOCOL.md section 4 in the project's spec.
 //
+// # Serializers
+//
+// A manager made with BaseManager(..., serializer='xmlrpclib') sends the same requests and
+// replies as XML-RPC documents instead of pickles. The server serves such clients on the same
+// port as pickle clients: a connection's first frame tells its serializer (a document starts
+// with '<', which no pickle does), and the connection's replies use it. XML-RPC carries less than
+// pickle: a tuple arrives as a list, dict keys must be str, integers must fit in 64 bits (32 for
+// what CPython itself can send), and exceptions, proxies and other objects cannot travel. An
+// exception reaches an xmlrpclib client as a RemoteError whose text ends with the exception's
+// "Type: message" line; a reply XML-RPC cannot carry becomes '#UNSERIALIZABLE' for that call
+// only. The Go client speaks it with ClientConfig.Serializer = [SerializerXMLRPCLib].
+//
 // # Reference counts
 //
 // The server keeps CPython 3.x's reference counts: create leaves an object at 1, incref and
