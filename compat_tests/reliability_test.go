@@ -576,8 +576,8 @@ func TestReliabilityAfterAuth(t *testing.T) {
 			p.WriteRaw(append([]byte{0x7f, 0xff, 0xff, 0xff}, make([]byte, 1024)...))
 			peers = append(peers, p)
 		}
-		// Each connection's reply to a normal request on another connection shows the
-		// server got to the payload reads; then the memory held is bounded.
+		// A real client is served meanwhile, and the heap holds what arrived, not what was
+		// announced (20 x 2 GiB would not fit).
 		nolimit.probe(t, few[len(few)-1:], "nolimit")
 		if grown := heapInUse() - before; grown > 256<<20 {
 			t.Fatalf("20 connections announcing 2 GiB each grew the heap by %d MiB", grown>>20)
@@ -651,6 +651,22 @@ func TestReliabilityAfterAuth(t *testing.T) {
 		}
 	})
 
+	t.Run("pickles as the first request", func(t *testing.T) {
+		// A connection's first request is answered and the connection closed, as CPython's
+		// handle_request does.
+		for _, b := range bad {
+			p := e.connectPost(t, false)
+			if err := p.WriteFrame(b.frame); err != nil {
+				t.Fatalf("%s: %v", b.name, err)
+			}
+			wantTraceback(t, p, b.want)
+			if frames := readToEnd(t, p.Conn); len(frames) != 0 {
+				t.Fatalf("%s: got %q after the traceback, want a close", b.name, frames)
+			}
+			p.Close()
+		}
+	})
+
 	// Shared structures put and got back: the memo's sharing is kept both ways, so a
 	// structure with 2^60 paths costs what its few objects cost.
 	t.Run("memo bombs through put and get", func(t *testing.T) {
@@ -710,7 +726,7 @@ func TestReliabilityAfterAuth(t *testing.T) {
 				t.Fatalf("call %d: %v", i, err)
 			}
 			if r.Kind != managers.KindReturn {
-				t.Logf("call %d refused: %s %s", i, r.Kind, pickle.Repr(r.Value))
+				t.Fatalf("call %d: put answered %s %s, want it stored as data", i, r.Kind, pickle.Repr(r.Value))
 			}
 		}
 		// What was stored is inert data; drain it here (a Python client that got it would
@@ -719,10 +735,16 @@ func TestReliabilityAfterAuth(t *testing.T) {
 		if err != nil || r.Kind != managers.KindReturn {
 			t.Fatalf("qsize: %+v, %v", r, err)
 		}
-		n, _ := r.Value.(int64)
-		for range n {
-			if r, err := p.Request(q, "get_nowait", nil, nil); err != nil || r.Kind != managers.KindReturn {
+		if n, _ := r.Value.(int64); n != int64(len(calls)) {
+			t.Fatalf("qsize %s, want %d", pickle.Repr(r.Value), len(calls))
+		}
+		for i := range calls {
+			r, err := p.Request(q, "get_nowait", nil, nil)
+			if err != nil || r.Kind != managers.KindReturn {
 				t.Fatalf("get_nowait: %+v, %v", r, err)
+			}
+			if _, ok := r.Value.(*pickle.Object); !ok {
+				t.Fatalf("item %d came back as %T %s, want the inert object it was", i, r.Value, pickle.Repr(r.Value))
 			}
 		}
 		if _, err := os.Stat(marker); !errors.Is(err, os.ErrNotExist) {
