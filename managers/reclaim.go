@@ -13,8 +13,9 @@ import (
 // connections have used it (users) and when it was last used (touched). A connection uses an
 // entry from its first request that names it (create, incref, decref, get_methods, a method
 // call on it, a proxy of it passed as an argument or sent back in a reply) until the connection
-// closes; its close counts as a use. One sweeper per Server (sweepLoop) releases every tracked
-// entry that no live connection uses and that has not been used for ReclaimAfter.
+// closes; its close counts as a use. The entries no live connection uses are kept in a list in
+// order of last use (unusedList), and one sweeper per Server (sweepLoop) releases those at its
+// front that have not been used for ReclaimAfter.
 //
 // Releasing drops every reference the clients hold, as if all their decrefs had arrived: the
 // refcount goes to the references taken through the Go API (Server.Create and Server.Incref
@@ -59,6 +60,9 @@ func (t *table) use(e *entry, u *user) {
 		u.entries = make(map[*entry]struct{})
 	}
 	u.entries[e] = struct{}{}
+	if e.users == 0 {
+		t.unused.remove(e)
+	}
 	e.users++
 }
 
@@ -74,6 +78,9 @@ func (t *table) leave(u *user) {
 	for e := range u.entries {
 		e.users--
 		e.touched = now
+		if e.users == 0 && t.byIdent[e.ident] == e {
+			t.unused.push(e)
+		}
 	}
 	u.entries = nil
 }
@@ -84,20 +91,58 @@ type reclaimed struct {
 	dropped       int
 }
 
+// unusedList is the entries that no live connection uses, oldest use first: an entry joins at
+// the back when its last user leaves (or when it is created), with touched = now, and leaves
+// when a connection uses it, so the list is in order of touched. Guarded by table.mu.
+type unusedList struct {
+	head, tail *entry
+}
+
+func (l *unusedList) push(e *entry) {
+	if e.listed {
+		l.remove(e)
+	}
+	e.listed, e.prev, e.next = true, l.tail, nil
+	if l.tail != nil {
+		l.tail.next = e
+	} else {
+		l.head = e
+	}
+	l.tail = e
+}
+
+func (l *unusedList) remove(e *entry) {
+	if !e.listed {
+		return
+	}
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else {
+		l.head = e.next
+	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		l.tail = e.prev
+	}
+	e.listed, e.prev, e.next = false, nil, nil
+}
+
 // sweep releases the tracked entries that no live connection uses and that have not been used
-// for after. It costs one pass over the table, under its lock.
+// for after. It visits only the entries due (the front of t.unused), under the table's lock:
+// objects in use, or used within after, cost nothing. An entry due that has nothing to release
+// (untracked, or held only by the Go API) leaves the list too: only a connection can add a
+// reference the Go API did not take, and the connection puts it back when it leaves.
 func (t *table) sweep(after time.Duration) []reclaimed {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	cutoff := t.now() - int64(after)
 	var out []reclaimed
-	for _, e := range t.byIdent {
-		if !e.tracked || e.users > 0 || e.touched > cutoff {
-			continue
-		}
+	for e := t.unused.head; e != nil && e.touched <= cutoff; e = t.unused.head {
+		t.unused.remove(e)
 		keep := min(e.apiRefs, e.refcount)
-		if keep == e.refcount {
-			continue // only the Go API holds it
+		if !e.tracked || keep == e.refcount {
+			continue // nothing the clients hold
 		}
 		out = append(out, reclaimed{typeid: e.typeid, ident: e.ident, dropped: e.refcount - keep})
 		e.refcount = keep

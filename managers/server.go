@@ -85,10 +85,11 @@ type Server struct {
 	// least ReclaimAfter ago, and no request has named it since. Releasing drops all the
 	// clients' references at once, as if every outstanding decref had arrived (references
 	// taken through Server.Create and Server.Incref stay), and logs one line (Info: typeid,
-	// ident, and the refcount dropped). The sweep runs every ReclaimAfter/2, so an object goes
-	// between ReclaimAfter and 1.5 ReclaimAfter after its last use; each sweep is one pass over
-	// the object table. The entry of a [Singleton] (an object the server holds itself) is not
-	// forgotten, only its refcount: it keeps its ident and proxies to it keep working.
+	// ident, and the refcount dropped). One sweeper runs every ReclaimAfter/2, so an object goes
+	// between ReclaimAfter and 1.5 ReclaimAfter after its last use; a sweep visits only the
+	// objects that are due, so objects in use cost it nothing. The entry of a [Singleton] (an
+	// object the server holds itself) is not forgotten, only its refcount: it keeps its ident and
+	// proxies to it keep working.
 	//
 	// It can release an object that a live client still holds, because a proxy keeps no
 	// connection open until it calls a method. A CPython proxy opens its thread's method
@@ -98,10 +99,14 @@ type Server struct {
 	// proxy whose only calls came from a thread that has ended, or any proxy of a process
 	// without a method connection uses no connection; if it also goes unnamed for
 	// ReclaimAfter, its object is released and its next call fails with a KeyError (a
-	// RemoteError in Python). A proxy called at least once from a thread whose connection is
-	// still open is safe however long it stays idle. Choose ReclaimAfter longer than any
-	// client keeps a proxy it has not called yet (minutes or hours, not seconds). See the
-	// README, "Objects of dead clients".
+	// RemoteError in Python). That includes the moment between a proxy's creation and its
+	// first call: a client stopped there for longer than ReclaimAfter (SIGSTOP, a debugger, an
+	// overloaded host) loses the object. A proxy called at least once from a thread whose
+	// connection is still open is safe however long it stays idle. The Go [Client] is the same:
+	// its proxies count through the pooled connections they were called on, and the pool closes
+	// connections beyond ClientConfig.MaxIdleConns. Choose ReclaimAfter longer than any client
+	// keeps a proxy it has not called yet (minutes or hours, not seconds). See the README,
+	// "Objects of dead clients".
 	//
 	// 0 (or negative): off, the default; nothing is recorded and no sweeper runs. Set it before
 	// the first Serve (or any other use of the Server).

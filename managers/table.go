@@ -31,6 +31,9 @@ type entry struct {
 	apiRefs int   // references taken through the Go API (Server.Create, Server.Incref)
 	held    bool  // the server holds the object itself (Singleton)
 	kept    bool  // held and reclaimed: stays in the table untracked, with its ident
+	listed  bool  // in table.unused
+	prev    *entry
+	next    *entry
 }
 
 // table is the object table: CPython's id_to_obj, id_to_refcount and id_to_local_proxy_obj.
@@ -42,6 +45,7 @@ type table struct {
 
 	reclaim bool      // Server.ReclaimAfter > 0: record uses (set before the table is shared)
 	epoch   time.Time // origin of entry.touched (monotonic)
+	unused  unusedList
 }
 
 func newTable() *table {
@@ -79,6 +83,10 @@ func (t *table) register(obj Object, typeid string, exposed []string, m2t map[st
 		t.byIdent[e.ident] = e
 		if key != nil {
 			t.byObj[key] = e
+		}
+		if t.reclaim {
+			e.touched = t.now()
+			t.unused.push(e)
 		}
 	}
 	e.typeid, e.exposed, e.exposedSet, e.methodToTypeID = typeid, exposed, set, m2t
@@ -200,6 +208,7 @@ func (t *table) maybeForget(e *entry) {
 	}
 	if t.byIdent[e.ident] == e {
 		delete(t.byIdent, e.ident)
+		t.unused.remove(e)
 	}
 	if e.key != nil && t.byObj[e.key] == e {
 		delete(t.byObj, e.key)

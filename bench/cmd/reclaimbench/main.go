@@ -143,20 +143,47 @@ func run(clients, proxies, batch int, after time.Duration, python string) error 
 			return fmt.Errorf("kill %d: %v", pid, err)
 		}
 	}
+	// The killed processes' sockets are closed when they have exited (zombies until clients.py
+	// reaps them).
+	var exited time.Duration
 	deadline := t1.Add(10*after + time.Minute)
 	for srv.NumberOfObjects() != start {
+		if exited == 0 && allExited(ready.Pids) {
+			exited = time.Since(t1)
+		}
 		if time.Now().After(deadline) {
 			return errors.New("objects not released: " + fmt.Sprint(srv.NumberOfObjects()))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	took := time.Since(t1)
+	for hook.n.Load() < int64(held-start) && time.Now().Before(deadline) { // lines written after the sweep
+		time.Sleep(5 * time.Millisecond)
+	}
+	if exited == 0 {
+		exited = took
+	}
 	rss2 := rss()
 	runtime.GC()
 	debug.FreeOSMemory()
-	fmt.Printf("after kill -9: %6d objects after %v (ReclaimAfter %v), %d release log lines, server RSS %s (%s after GC and FreeOSMemory)\n",
-		srv.NumberOfObjects(), took.Round(time.Millisecond), after, hook.n.Load(), mib(rss2), mib(rss()))
+	fmt.Printf("after kill -9: %6d objects %v after the kills (all processes had exited after %v; ReclaimAfter %v), %d release log lines, server RSS %s (%s after GC and FreeOSMemory)\n",
+		srv.NumberOfObjects(), took.Round(time.Millisecond), exited.Round(time.Millisecond), after, hook.n.Load(), mib(rss2), mib(rss()))
 	return nil
+}
+
+// allExited reports whether every process in pids has exited (is a zombie or gone).
+func allExited(pids []int) bool {
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue // gone
+		}
+		// pid (comm) state ...: the state follows the last ')'.
+		if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) && b[i+2] != 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // rss returns this process's resident set size in bytes (Linux), or 0.
