@@ -6,6 +6,7 @@
 //
 //	go run ./bench/cmd/reclaimbench                        # 1,000 clients x 10 proxies, 5s
 //	go run ./bench/cmd/reclaimbench -clients 100 -reclaim-after 500ms
+//	go run ./bench/cmd/reclaimbench -reclaim-after 0       # the baseline: what stays
 //
 // It is a measurement, not a test: it reports and never fails on timing.
 package main
@@ -142,6 +143,18 @@ func run(clients, proxies, batch int, after time.Duration, python string) error 
 		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 			return fmt.Errorf("kill %d: %v", pid, err)
 		}
+	}
+	if after <= 0 { // the baseline: what stays without ReclaimAfter
+		for !allExited(ready.Pids) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(2 * time.Second) // let the server see every connection close
+		maxRef := 0
+		for _, rc := range srv.Refcounts() {
+			maxRef = max(maxRef, rc)
+		}
+		fmt.Printf("after kill -9: %6d objects 2s after every process had exited (no ReclaimAfter); highest refcount %d\n", srv.NumberOfObjects(), maxRef)
+		return nil
 	}
 	// The killed processes' sockets are closed when they have exited (zombies until clients.py
 	// reaps them).
