@@ -323,7 +323,7 @@ func TestReclaimShutdown(t *testing.T) {
 // server with a short ReclaimAfter, for the race detector: the live clients' objects survive
 // every sweep, and once every client has closed the object count returns to its start.
 func TestReclaimRace(t *testing.T) {
-	after := 200 * time.Millisecond // well above the gap between a create and the first call
+	after := 400 * time.Millisecond // well above the gap between a create and the first call
 	srv := &managers.Server{ReclaimAfter: after}
 	ts := startServer(t, srv)
 	ctx := t.Context()
