@@ -46,13 +46,13 @@ const minSweepInterval = 10 * time.Millisecond
 // now is the table's clock for entry.touched: monotonic nanoseconds since the table was made.
 func (t *table) now() int64 { return int64(time.Since(t.epoch)) }
 
-// use records that the connection of u used e now. t.mu held. It does nothing when reclaiming
-// is off, or for a nil u (the Go API, which does not count as a use).
+// use records that the connection of u uses e (until it closes: see leave). t.mu held. It
+// does nothing when reclaiming is off, or for a nil u (the Go API, which does not count as a
+// use). An entry in use needs no time: touched matters only once its last user has left.
 func (t *table) use(e *entry, u *user) {
 	if !t.reclaim || u == nil {
 		return
 	}
-	e.touched = t.now()
 	if _, ok := u.entries[e]; ok {
 		return
 	}

@@ -252,6 +252,12 @@ func TestReclaimSingleton(t *testing.T) {
 		if id := e.create(e.client(), "get_queue"); id != ident || e.srv.Refcounts()[ident] != 1 {
 			t.Fatalf("get_queue after reclaim: ident %s (was %s), refcounts %v", id, ident, e.srv.Refcounts())
 		}
+		// And that reference is released in turn once its client and the idle one are gone.
+		idle.Close()
+		e.wait(reclaimAfter * 2)
+		if n := e.srv.NumberOfObjects(); n != 0 || len(e.released()) != 2 {
+			t.Fatalf("objects %v, log %v", e.srv.Refcounts(), e.released())
+		}
 	})
 }
 
@@ -273,6 +279,20 @@ func TestReclaimGoAPIAndRefs(t *testing.T) {
 		tok := managers.Token{TypeID: "Counter", Address: "pipe", ID: c}
 		mustReply(t, e.call(dead, h, "set", managers.RebuildProxy{Func: managers.AutoProxyFunc, Token: tok}), nil, "#RETURN")
 		dead.Close()
+		e.wait(reclaimAfter * 2)
+		if got := e.srv.Refcounts(); len(got) != 1 || got[g] != 1 {
+			t.Fatalf("refcounts %v, want only %s: 1", got, g)
+		}
+		// Swept once with nothing to release, it is released again after a later client.
+		e.wait(reclaimAfter * 2)
+		dead2 := e.client()
+		mustReply(t, e.call(dead2, g, "incr"), nil, "#RETURN")
+		r, err = dead2.Public(t.Context(), "incref", g)
+		mustReply(t, r, err, "#RETURN")
+		dead2.Close()
+		if rc := e.srv.Refcounts()[g]; rc != 2 {
+			t.Fatalf("refcount %d, want 2", rc)
+		}
 		e.wait(reclaimAfter * 2)
 		if got := e.srv.Refcounts(); len(got) != 1 || got[g] != 1 {
 			t.Fatalf("refcounts %v, want only %s: 1", got, g)
