@@ -77,12 +77,12 @@ type Server struct {
 	// too. 0: no limit (beyond file descriptors).
 	MaxConnections int
 
-	// ReclaimAfter, when positive, releases the objects of clients that died without their
-	// decrefs (a process killed with SIGKILL never sends them; CPython keeps such objects
-	// forever, gh-81158). An object is released when no live connection uses it and none has
-	// for ReclaimAfter: every connection that used it (created it, incref'd or decref'd it,
-	// called its methods, passed or received a proxy of it) has closed, the last of them at
-	// least ReclaimAfter ago, and no request has named it since. Releasing drops all the
+	// ReclaimAfter, when positive, releases the objects of clients that died without sending
+	// their decrefs (a process killed with SIGKILL never sends them; CPython keeps such objects
+	// forever, gh-81158). An object is released once every connection that used it (created
+	// it, incref'd or decref'd it, called its methods, passed or received a proxy of it) has
+	// closed and ReclaimAfter has passed since the last of them closed (a request naming it
+	// makes its connection a user again). Releasing drops all the
 	// clients' references at once, as if every outstanding decref had arrived (references
 	// taken through Server.Create and Server.Incref stay), and logs one line (Info: typeid,
 	// ident, and the refcount dropped). One sweeper runs every ReclaimAfter/2, so an object goes
