@@ -82,14 +82,13 @@ type Server struct {
 	// forever, gh-81158). An object is released once every connection that used it (created
 	// it, incref'd or decref'd it, called its methods, passed or received a proxy of it) has
 	// closed and ReclaimAfter has passed since the last of them closed (a request naming it
-	// makes its connection a user again). Releasing drops all the
-	// clients' references at once, as if every outstanding decref had arrived (references
-	// taken through Server.Create and Server.Incref stay), and logs one line (Info: typeid,
-	// ident, and the refcount dropped). One sweeper runs every ReclaimAfter/2, so an object goes
-	// between ReclaimAfter and 1.5 ReclaimAfter after its last use; a sweep visits only the
-	// objects that are due, so objects in use cost it nothing. The entry of a [Singleton] (an
-	// object the server holds itself) is not forgotten, only its refcount: it keeps its ident and
-	// proxies to it keep working.
+	// makes its connection a user again). Releasing drops all the clients' references at once,
+	// as if every outstanding decref had arrived (references taken through Server.Create and
+	// Server.Incref stay), and logs one line (Info: typeid, ident, and the refcount dropped).
+	// One sweeper runs every ReclaimAfter/2, so an object goes between ReclaimAfter and 1.5
+	// ReclaimAfter after its last use; a sweep visits only the objects that are due, so objects
+	// in use cost it nothing. The entry of a [Singleton] (an object the server holds itself) is
+	// not forgotten, only its refcount: it keeps its ident and proxies to it keep working.
 	//
 	// It can release an object that a live client still holds, because a proxy keeps no
 	// connection open until it calls a method. A CPython proxy opens its thread's method
