@@ -303,6 +303,31 @@ func TestReclaimGoAPIAndRefs(t *testing.T) {
 	})
 }
 
+// TestReclaimProxyInResult: a client that receives a proxy in a method's result (here from a
+// holder, as from a shared queue) uses its object through that connection.
+func TestReclaimProxyInResult(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newReclaimEnv(t, reclaimAfter)
+		defer e.close()
+		dead := e.client()
+		h := e.create(dead, "Holder")
+		c := e.create(dead, "Counter")
+		tok := managers.Token{TypeID: "Counter", Address: "pipe", ID: c}
+		mustReply(t, e.call(dead, h, "set", managers.RebuildProxy{Func: managers.AutoProxyFunc, Token: tok}), nil, "#RETURN")
+		dead.Close()
+		live := e.client()
+		defer live.Close()
+		r := e.call(live, h, "get")
+		if rp, ok := managers.RebuildProxyFromValue(mustReply(t, r, nil, "#RETURN")); !ok || rp.Token.ID != c {
+			t.Fatalf("get = %v", r.Value)
+		}
+		e.wait(reclaimAfter * 2)
+		if !e.tracked(h) || !e.tracked(c) {
+			t.Fatalf("refcounts %v, want %s and %s", e.srv.Refcounts(), h, c)
+		}
+	})
+}
+
 func TestReclaimOff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newReclaimEnv(t, 0)
