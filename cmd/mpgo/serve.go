@@ -42,6 +42,7 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 		shared              sharedList
 		shutdownTimeout     time.Duration
 		lim                 limitFlags
+		reclaimAfter        time.Duration
 	)
 	fs.StringVar(&address, "address", "127.0.0.1:50000", "listen address: HOST:PORT, a Unix socket path or @abstract")
 	keyf.register(fs)
@@ -51,6 +52,7 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	fs.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&shutdownTimeout, "shutdown-timeout", 5*time.Second, "on SIGINT/SIGTERM, how long calls in flight may take to finish")
 	lim.register(fs)
+	fs.DurationVar(&reclaimAfter, "reclaim-after", 0, "release objects that no live connection has used for this long: those of clients killed without their decrefs, but also those of live clients' never-called proxies (README, \"Objects of dead clients\"; 0: never)")
 	fs.Usage = func() {
 		fmt.Fprintln(sio.err, "usage: mpgo serve [--address HOST:PORT|/path.sock] [--authkey-file F | --authkey-hex H | $MPGO_AUTHKEY | --authkey K] [--queue NAME]... [--shared NAME=TYPE(ARGS)]... [--log-level L] [--log-format text|json] [limits]")
 		fs.PrintDefaults()
@@ -111,7 +113,7 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	}
 
 	network, addr := connection.ParseAddress(address)
-	srv := &managers.Server{Registry: reg, Logger: log, MaxConnections: lim.maxConns}
+	srv := &managers.Server{Registry: reg, Logger: log, MaxConnections: lim.maxConns, ReclaimAfter: reclaimAfter}
 	// The listener logs handshake failures itself, summarised (no second line here).
 	l, err := connection.Listen(network, addr, lim.config(key, log))
 	if err != nil {
