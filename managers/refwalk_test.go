@@ -17,7 +17,7 @@ func TestRefWalkSharedTuples(t *testing.T) {
 	}
 	s := &Server{}
 	s.init()
-	args, _ := s.resolveRefs(pickle.Tuple{dag, list}, nil)
+	args, _ := s.resolveRefs(pickle.Tuple{dag, list}, nil, nil)
 	if len(args) != 2 || !sameSlice(args[0].(pickle.Tuple), dag) || !sameSlice(args[1].([]any), list) {
 		t.Fatal("resolveRefs changed a value without proxies")
 	}
