@@ -56,6 +56,8 @@ type serverConn struct {
 
 	idle atomic.Bool // waiting for a request (see Server.connIdle)
 
+	uses user // the objects this connection used (Server.ReclaimAfter)
+
 	dialect wireDialect // of the first request
 	nreq    uint32      // requests read (for duration sampling)
 }
@@ -449,9 +451,15 @@ func (c *serverConn) callMethod(req Request) (rep Reply, st *reqStats) {
 	log := func() logrus.FieldLogger { // only on failure paths: no allocation per call
 		return c.log.WithFields(logrus.Fields{"ident": req.Ident, "method": req.Name})
 	}
-	var e *entry
+	var (
+		e       *entry
+		exposed map[string]*reqStats
+		ts      *typeStats
+		m2t     map[string]string
+		typeid  string
+	)
 	if req.Ident != "" {
-		e = s.tab.lookup(req.Ident)
+		e, exposed, ts, m2t, typeid = s.tab.target(req.Ident, &c.uses)
 	}
 	if e == nil {
 		if req.Ident == "0" { // CPython's placeholder entry
@@ -464,14 +472,11 @@ func (c *serverConn) callMethod(req Request) (rep Reply, st *reqStats) {
 		}
 		return tracebackReply("serve_client", "obj, exposed, gettypeid = id_to_obj[ident]", keyError(k)), s.stats.other
 	}
-	s.tab.mu.Lock()
-	exposed, m2t, typeid, ts := e.exposedSet, e.methodToTypeID, e.typeid, e.stats
-	s.tab.mu.Unlock()
 	st = exposed[req.Name]
 	if st == nil {
 		return c.fallback(e, exposed, req), ts.fallback(req.Name)
 	}
-	args, kwargs := s.resolveRefs(req.Args, req.Kwargs)
+	args, kwargs := s.resolveRefs(req.Args, req.Kwargs, &c.uses)
 	where := req.Name
 	code := func() string { return "res = function(*args, **kwds)  # " + typeid + "." + req.Name }
 	defer func() {
@@ -492,7 +497,7 @@ func (c *serverConn) callMethod(req Request) (rep Reply, st *reqStats) {
 		return rep, st
 	}
 	if rtypeid := m2t[req.Name]; rtypeid != "" {
-		ne, err := s.create(c.ctx, rtypeid, pickle.Tuple{res}, pickle.NewDict())
+		ne, err := s.create(c.ctx, rtypeid, pickle.Tuple{res}, pickle.NewDict(), holder{u: &c.uses})
 		if err != nil {
 			return errorReply(err, false, "serve_client", "rident, rexposed = self.create(conn, typeid, res)"), st
 		}

@@ -43,6 +43,7 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 		shutdownTimeout     time.Duration
 		lim                 limitFlags
 		web                 httpFlags
+		reclaimAfter        time.Duration
 	)
 	fs.StringVar(&address, "address", "127.0.0.1:50000", "listen address: HOST:PORT, a Unix socket path or @abstract")
 	keyf.register(fs)
@@ -53,6 +54,7 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	fs.DurationVar(&shutdownTimeout, "shutdown-timeout", 5*time.Second, "on SIGINT/SIGTERM, how long calls in flight may take to finish")
 	lim.register(fs)
 	web.register(fs)
+	fs.DurationVar(&reclaimAfter, "reclaim-after", 0, "release objects that no live connection has used for this long: those of clients killed without their decrefs, but also those of live clients' never-called proxies (README, \"Objects of dead clients\"; 0: never)")
 	fs.Usage = func() {
 		fmt.Fprintln(sio.err, "usage: mpgo serve [--address HOST:PORT|/path.sock] [--authkey-file F | --authkey-hex H | $MPGO_AUTHKEY | --authkey K] [--queue NAME]... [--shared NAME=TYPE(ARGS)]... [--log-level L] [--log-format text|json] [--http HOST:PORT] [limits]")
 		fs.PrintDefaults()
@@ -113,7 +115,7 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	}
 
 	network, addr := connection.ParseAddress(address)
-	srv := &managers.Server{Registry: reg, Logger: log, MaxConnections: lim.maxConns}
+	srv := &managers.Server{Registry: reg, Logger: log, MaxConnections: lim.maxConns, ReclaimAfter: reclaimAfter}
 	// The listener logs handshake failures itself, summarised (no second line here).
 	cfg := lim.config(key, log)
 	cfg.OnHandshakeError = srv.HandshakeFailed // counted for --http's metrics (not logged again)
