@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -16,6 +17,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/mpgo/mpgo/connection"
+	"github.com/mpgo/mpgo/connection/mux"
 	"github.com/mpgo/mpgo/managers"
 )
 
@@ -41,6 +43,9 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 		queues              stringList
 		shutdownTimeout     time.Duration
 		lim                 limitFlags
+		muxAddress          string
+		tlsCert, tlsKey     string
+		tlsClientCA         string
 	)
 	fs.StringVar(&address, "address", "127.0.0.1:50000", "listen address: HOST:PORT, a Unix socket path or @abstract")
 	keyf.register(fs)
@@ -49,8 +54,12 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	fs.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&shutdownTimeout, "shutdown-timeout", 5*time.Second, "on SIGINT/SIGTERM, how long calls in flight may take to finish")
 	lim.register(fs)
+	fs.StringVar(&muxAddress, "mux-address", "", "also accept relays (mpgo relay) and Go clients on HOST:PORT: yamux sessions over mutual TLS 1.3 (needs --tls-cert, --tls-key, --tls-client-ca)")
+	fs.StringVar(&tlsCert, "tls-cert", "", "the server's certificate (PEM) for --mux-address")
+	fs.StringVar(&tlsKey, "tls-key", "", "the key of --tls-cert (PEM)")
+	fs.StringVar(&tlsClientCA, "tls-client-ca", "", "CA certificate(s) (PEM) that must have signed a client's certificate for --mux-address")
 	fs.Usage = func() {
-		fmt.Fprintln(sio.err, "usage: mpgo serve [--address HOST:PORT|/path.sock] [--authkey-file F | --authkey-hex H | $MPGO_AUTHKEY | --authkey K] [--queue NAME]... [--log-level L] [--log-format text|json] [limits]")
+		fmt.Fprintln(sio.err, "usage: mpgo serve [--address HOST:PORT|/path.sock] [--authkey-file F | --authkey-hex H | $MPGO_AUTHKEY | --authkey K] [--queue NAME]... [--log-level L] [--log-format text|json] [limits] [--mux-address HOST:PORT --tls-cert F --tls-key F --tls-client-ca F]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -64,6 +73,9 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	}
 	if err := lim.validate(); err != nil {
 		return err
+	}
+	if muxAddress == "" && (tlsCert != "" || tlsKey != "" || tlsClientCA != "") {
+		return usagef("--tls-cert, --tls-key and --tls-client-ca need --mux-address")
 	}
 
 	log := logrus.New()
@@ -112,8 +124,19 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	if err != nil {
 		return err
 	}
+	var ml *connection.Listener
+	if muxAddress != "" {
+		ml, err = listenMux(muxAddress, tlsCert, tlsKey, tlsClientCA, lim.config(key, log), log)
+		if err != nil {
+			l.Close()
+			return err
+		}
+	}
 	pyAddr := pythonAddrLiteral(l.Addr())
 	fmt.Fprintf(sio.out, "mpgo: serving on %s\n", l.Addr())
+	if ml != nil {
+		fmt.Fprintf(sio.out, "mpgo: accepting relays on %s (mutual TLS)\n", ml.Addr())
+	}
 	keyExpr := "<your authkey as bytes>"
 	if generated {
 		fmt.Fprintf(sio.out, "mpgo: generated authkey (hex): %x\n", key)
@@ -134,8 +157,11 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	}
 	sio.out.Write(snippet.Bytes())
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(l) }()
+	if ml != nil {
+		go func() { errc <- srv.Serve(ml) }()
+	}
 	select {
 	case err := <-errc:
 		// A client sent 'shutdown' (or the listener failed): wait for the connections.
@@ -153,11 +179,37 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 		defer cancel()
 		err := srv.Shutdown(sctx)
 		<-errc
+		if ml != nil {
+			<-errc
+		}
 		if err != nil {
 			log.WithError(err).Warn("mpgo: calls still in flight were cancelled")
 		}
 		return nil
 	}
+}
+
+// listenMux listens for mux sessions (mutual TLS 1.3, yamux) whose streams are served like the
+// connections of the main listener (same key and limits), pre-authenticated ones included: a
+// session exists only for a client certificate signed by the --tls-client-ca.
+func listenMux(address, certFile, keyFile, caFile string, cfg *connection.Config, log logrus.FieldLogger) (*connection.Listener, error) {
+	cert, err := loadKeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := loadCAPool("--tls-client-ca", caFile)
+	if err != nil {
+		return nil, err
+	}
+	ml, err := mux.Listen("tcp", address, &mux.Config{
+		TLS:    &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool},
+		Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	cfg.TrustPreAuthenticated = true
+	return connection.NewListener(ml, cfg)
 }
 
 // serveKey resolves the key (see keyFlags), else generates 32 random bytes.
