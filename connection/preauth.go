@@ -19,3 +19,17 @@ package connection
 type PreAuthenticator interface {
 	PreAuthenticated() (bool, error)
 }
+
+// PeerWatcher is implemented by connections that are not sockets but can
+// wait for their peer to go away without consuming data (the streams of
+// package connection/mux). A manager server watches a connection whose call
+// blocks (Queue.get, Lock.acquire) and cancels the call when the client has
+// gone, so that the call does not take an item for nobody; for sockets it
+// peeks at the socket, for a PeerWatcher it calls WaitPeerGone.
+type PeerWatcher interface {
+	// WaitPeerGone blocks until the peer has closed the connection or the
+	// connection failed (true, nil), data has arrived (false, nil; the data
+	// is left for the next Read), or the read deadline passed or was moved
+	// into the past (an error wrapping os.ErrDeadlineExceeded).
+	WaitPeerGone() (gone bool, err error)
+}

@@ -35,6 +35,9 @@ type Stream struct {
 	once    sync.Once
 	info    StreamInfo
 	infoErr error
+
+	pmu    sync.Mutex
+	peeked []byte // read by WaitPeerGone, returned first by Read
 }
 
 func newStream(st *yamux.Stream, sess *Session, server bool, info StreamInfo) *Stream {
@@ -88,11 +91,45 @@ func (s *Stream) Read(p []byte) (int, error) {
 	if err := s.readPreamble(); err != nil {
 		return 0, err
 	}
+	s.pmu.Lock()
+	if len(s.peeked) > 0 {
+		n := copy(p, s.peeked)
+		s.peeked = s.peeked[n:]
+		s.pmu.Unlock()
+		return n, nil
+	}
+	s.pmu.Unlock()
 	n, err := s.st.Read(p)
 	if err != nil {
 		err = s.mapErr(err)
 	}
 	return n, err
+}
+
+// WaitPeerGone waits until the peer closes the stream or the session ends
+// (true), or data arrives (false; kept for the next Read), or the read
+// deadline passes (an error wrapping os.ErrDeadlineExceeded). It implements
+// connection.PeerWatcher: a manager server cancels a blocking call whose
+// client went away. It must not run concurrently with Read.
+func (s *Stream) WaitPeerGone() (bool, error) {
+	if err := s.readPreamble(); err != nil {
+		return true, nil
+	}
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	if len(s.peeked) > 0 {
+		return false, nil
+	}
+	var b [1]byte
+	n, err := s.st.Read(b[:])
+	if n > 0 {
+		s.peeked = append(s.peeked, b[0])
+		return false, nil
+	}
+	if errors.Is(err, yamux.ErrTimeout) {
+		return false, s.mapErr(err)
+	}
+	return true, nil
 }
 
 // Write writes p in chunks of at most [MaxWriteChunk] bytes.

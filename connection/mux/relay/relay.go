@@ -68,6 +68,11 @@ type Config struct {
 	// 0: DefaultMinBackoff, DefaultMaxBackoff.
 	MinBackoff, MaxBackoff time.Duration
 
+	// OnSessionError, if set, is called (from the relay's session goroutine)
+	// with the error of every failed attempt to establish the session and of
+	// every lost session. It is not a logger: the relay logs them itself.
+	OnSessionError func(err error)
+
 	// Logger receives session events and, in summary, failed client
 	// handshakes. nil discards.
 	Logger logrus.FieldLogger
@@ -161,6 +166,9 @@ func (r *Relay) maintain() {
 			}
 			r.setErr(err)
 			r.log.WithFields(logrus.Fields{"server": r.cfg.Server, "err": err.Error()}).Error("relay: no session with the server")
+			if h := r.cfg.OnSessionError; h != nil {
+				h(err)
+			}
 		} else {
 			r.log.WithFields(logrus.Fields{"server": r.cfg.Server, "local": s.LocalAddr().String()}).Info("relay: session up")
 			r.setSession(s)
@@ -176,6 +184,9 @@ func (r *Relay) maintain() {
 			default:
 			}
 			r.log.WithFields(logrus.Fields{"server": r.cfg.Server, "err": errString(s.Err()), "closed_clients": n}).Warn("relay: session lost; clients on it closed")
+			if h := r.cfg.OnSessionError; h != nil {
+				h(s.Err())
+			}
 			if time.Since(start) > 2*r.cfg.MaxBackoff {
 				backoff = r.cfg.MinBackoff // it lived: redial at once
 				continue
@@ -238,7 +249,7 @@ func (r *Relay) dropSession(s *mux.Session) int {
 func (r *Relay) WaitSession(ctx context.Context) (*mux.Session, error) {
 	for {
 		r.mu.Lock()
-		s, ready, lastErr, closed := r.sess, r.ready, r.lastErr, r.closed
+		s, ready, closed := r.sess, r.ready, r.closed
 		r.mu.Unlock()
 		if closed {
 			return nil, ErrClosed
@@ -251,6 +262,9 @@ func (r *Relay) WaitSession(ctx context.Context) (*mux.Session, error) {
 		case <-r.done:
 			return nil, ErrClosed
 		case <-ctx.Done():
+			r.mu.Lock()
+			lastErr := r.lastErr
+			r.mu.Unlock()
 			if lastErr != nil {
 				return nil, fmt.Errorf("%w: %w", ErrNoSession, lastErr)
 			}
