@@ -313,6 +313,17 @@ func (l *Listener) CloseSessions() {
 	}
 }
 
+// Sessions returns the open sessions.
+func (l *Listener) Sessions() []*Session {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ss := make([]*Session, 0, len(l.sessions))
+	for s := range l.sessions {
+		ss = append(ss, s)
+	}
+	return ss
+}
+
 // NumSessions returns the number of open sessions.
 func (l *Listener) NumSessions() int {
 	l.mu.Lock()
