@@ -1,12 +1,15 @@
 package compat_tests
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -246,4 +249,129 @@ func startPythonStdin(t *testing.T, py python, script string, args ...string) (*
 		stdin = w
 	}, args...)
 	return p, stdin
+}
+
+// mpgoProc is a running mpgo command whose stdout and stderr lines are read as they come.
+type mpgoProc struct {
+	out, errs chan string
+	stderr    lockedBuffer
+}
+
+// startMpgo runs the mpgo binary with args (and extra environment); it is killed when the test
+// ends.
+func startMpgo(t *testing.T, env []string, args ...string) *mpgoProc {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	cmd := exec.CommandContext(ctx, mpgoBinary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.WaitDelay = 5 * time.Second
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &mpgoProc{out: make(chan string, 100), errs: make(chan string, 1000)}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	pump := func(r io.Reader, ch chan string, keep *lockedBuffer) {
+		defer wg.Done()
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			if keep != nil {
+				keep.Write([]byte(sc.Text() + "\n"))
+			}
+			select {
+			case ch <- sc.Text():
+			default:
+			}
+		}
+	}
+	go pump(stdout, p.out, nil)
+	go pump(stderr, p.errs, &p.stderr)
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		wg.Wait()
+		cmd.Wait()
+		cancel()
+	})
+	return p
+}
+
+// waitLine returns the rest of the first line on ch that starts with prefix (or contains it,
+// with contains set).
+func (p *mpgoProc) waitLine(t *testing.T, ch chan string, prefix string, contains bool) string {
+	t.Helper()
+	timer := time.NewTimer(time.Minute)
+	defer timer.Stop()
+	for {
+		select {
+		case l := <-ch:
+			if rest, ok := strings.CutPrefix(l, prefix); ok {
+				return rest
+			}
+			if contains && strings.Contains(l, prefix) {
+				return l
+			}
+		case <-timer.C:
+			t.Fatalf("no line %q within a minute\n--- stderr ---\n%s", prefix, p.stderr.String())
+		}
+	}
+}
+
+// TestRelayCommand runs `mpgo serve --mux-address` and `mpgo relay` with certificate files and
+// uses a queue through them from Python; a relay with an untrusted certificate logs why it has
+// no session, and its clients are refused.
+func TestRelayCommand(t *testing.T) {
+	pki := testPKI(t)
+	dir := t.TempDir()
+	caFile, err := pki.CA.WriteCert(dir, "ca.crt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvCert, srvKey, err := pki.Server.WriteFiles(dir, "server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clCert, clKey, err := pki.Client.WriteFiles(dir, "relay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rogueCert, rogueKey, err := pki.Rogue.WriteFiles(dir, "rogue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := []byte("relay-command-key")
+	keyEnv := "MPGO_AUTHKEY=" + string(key)
+	srv := startMpgo(t, []string{keyEnv}, "serve", "--address", "127.0.0.1:0", "--queue", "get_queue",
+		"--mux-address", "127.0.0.1:0", "--tls-cert", srvCert, "--tls-key", srvKey, "--tls-client-ca", caFile)
+	srv.waitLine(t, srv.out, "mpgo: serving on ", false)
+	muxAddr := srv.waitLine(t, srv.out, "mpgo: accepting relays on ", false)
+	muxAddr = strings.TrimSuffix(muxAddr, " (mutual TLS)")
+	rel := startMpgo(t, []string{keyEnv}, "relay", "--listen", "127.0.0.1:0", "--server", muxAddr,
+		"--tls-ca", caFile, "--tls-cert", clCert, "--tls-key", clKey)
+	relAddr, _, _ := strings.Cut(rel.waitLine(t, rel.out, "mpgo: relaying ", false), " ")
+	rogue := startMpgo(t, nil, "relay", "--listen", "127.0.0.1:0", "--server", muxAddr, "--handshake-timeout", "1s",
+		"--tls-ca", caFile, "--tls-cert", rogueCert, "--tls-key", rogueKey)
+	rogueAddr, _, _ := strings.Cut(rogue.waitLine(t, rogue.out, "mpgo: relaying ", false), " ")
+	if l := rogue.waitLine(t, rogue.errs, "relay: no session with the server", true); !strings.Contains(l, "certificate") {
+		t.Errorf("the untrusted relay's log does not name the certificate: %s", l)
+	}
+	forEachPython(t, nil, func(t *testing.T, py python) {
+		args := append(tcpArgs(relAddr), "--authkey-hex", hexKey(key))
+		var r struct{ Got []any }
+		runPythonJSON(t, py, &r, "mgr_remote_queue.py", append(args, "--put", "x", "--get", "1")...)
+		if fmt.Sprint(r.Got) != "[x]" {
+			t.Fatalf("queue through mpgo relay: %v", r.Got)
+		}
+		cmd := pyCommand(t, py, "mgr_remote_queue.py", append(tcpArgs(rogueAddr), "--authkey-hex", hexKey(key), "--get", "1")...)
+		if out, err := cmd.CombinedOutput(); err == nil {
+			t.Fatalf("a client was served through the untrusted relay:\n%s", out)
+		}
+	})
 }
