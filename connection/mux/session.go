@@ -61,10 +61,11 @@ func (c *recConn) readErr() error {
 func newSession(tc *recConn, cfg *config, server bool) (*Session, error) {
 	s := &Session{tc: tc, cfg: cfg, server: server}
 	var err error
+	rw := &coalescer{Conn: tc}
 	if server {
-		s.ys, err = yamux.Server(tc, cfg.yamux)
+		s.ys, err = yamux.Server(rw, cfg.yamux)
 	} else {
-		s.ys, err = yamux.Client(tc, cfg.yamux)
+		s.ys, err = yamux.Client(rw, cfg.yamux)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("mux: %w", err)

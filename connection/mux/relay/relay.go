@@ -357,14 +357,13 @@ func (r *Relay) handle(nc net.Conn) {
 	defer r.forget(nc)
 	defer nc.Close()
 	var cr io.Reader = nc
+	var qa *quickAckReader
 	if tc, ok := nc.(*net.TCPConn); ok {
 		if rc, err := tc.SyscallConn(); err == nil {
-			// CPython does not set TCP_NODELAY: it writes '#WELCOME#' and its
-			// first request back to back, and the second write waits for
-			// our ACK of the first. Acknowledge at once (see package
-			// connection's Listener).
+			// CPython does not set TCP_NODELAY (see quickAckReader).
 			setQuickAck(rc)
-			cr = &quickAckReader{nc: nc, rc: rc}
+			qa = &quickAckReader{nc: nc, rc: rc, always: true}
+			cr = qa
 		}
 	}
 	remote := addrString(nc.RemoteAddr())
@@ -372,6 +371,9 @@ func (r *Relay) handle(nc net.Conn) {
 		_ = nc.SetDeadline(time.Now().Add(r.cfg.HandshakeTimeout))
 		err := connection.ServerHandshake(rw{cr, nc}, r.cfg.AuthKey)
 		_ = nc.SetDeadline(time.Time{})
+		if qa != nil {
+			qa.always = false
+		}
 		if err != nil {
 			r.failures.Event(remoteIP(nc), connection.FailureReason(err), logrus.Fields{"remote": remote, "err": err.Error()})
 			return
@@ -423,15 +425,28 @@ type rw struct {
 	io.Writer
 }
 
-// quickAckReader re-arms TCP_QUICKACK after every read from the client.
+// quickAckReader re-arms TCP_QUICKACK after reads from the client: after
+// every read while always is set (the relay's own handshake with the
+// client), else after short reads only. A CPython client waits for our ACK
+// when it writes twice in a row: '#WELCOME#' and its first request (which
+// the handshake covers, or, through a pipe, a read of at most
+// quickAckBelow bytes), and a frame's header and payload, written
+// separately for frames over 16 KiB (the header arrives alone: 4 or 12
+// bytes). Ordinary requests arrive in one read and pay no system call.
 type quickAckReader struct {
-	nc net.Conn
-	rc syscall.RawConn
+	nc     net.Conn
+	rc     syscall.RawConn
+	always bool
 }
+
+// quickAckBelow is the longest read after which quick ACKs are re-armed:
+// every handshake message (the longest, a challenge, is 63 bytes with its
+// header) and a lone frame header.
+const quickAckBelow = 64
 
 func (q *quickAckReader) Read(p []byte) (int, error) {
 	n, err := q.nc.Read(p)
-	if n > 0 {
+	if n > 0 && (q.always || n <= quickAckBelow) {
 		setQuickAck(q.rc)
 	}
 	return n, err
