@@ -362,7 +362,7 @@ func (r *Relay) handle(nc net.Conn) {
 		if rc, err := tc.SyscallConn(); err == nil {
 			// CPython does not set TCP_NODELAY (see quickAckReader).
 			setQuickAck(rc)
-			qa = &quickAckReader{nc: nc, rc: rc, always: true}
+			qa = &quickAckReader{nc: nc, rc: rc, always: r.cfg.AuthKey != nil}
 			cr = qa
 		}
 	}
