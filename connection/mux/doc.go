@@ -42,24 +42,28 @@
 //
 // # Settings, and the yamux traps they avoid
 //
-//		HandshakeTimeout    10 s   TCP dial and TLS handshake
-//		KeepAliveInterval   15 s   session pings; an unanswered ping ends the session
-//		WriteTimeout        30 s   yamux ConnectionWriteTimeout (frames and ping answers)
-//		StreamOpenTimeout   30 s   an unacknowledged stream ends the session
-//		StreamCloseTimeout  1 min  a half-closed stream is reset
-//		AcceptBacklog       256    streams opened and not yet accepted (both ends must agree)
-//		StreamWindow        256 KiB per stream receive window
+// Every [Config] field has a documented default:
 //
-//	  - A stream that is never accepted closes the whole session after the opener's
-//	    StreamOpenTimeout, so the Listener accepts (and so acknowledges) streams in a loop per
-//	    session that never waits for anything else; TLS handshakes and preambles run elsewhere.
-//	  - One large Write would be sent as frames as large as the stream window, each holding the
-//	    session's single send queue: a [Stream] writes at most [MaxWriteChunk] (64 KiB) per frame.
-//	  - After yamux.ErrConnectionWriteTimeout a stream's state is unreliable: the session is
-//	    closed, and with it every stream.
-//	  - Pings wait behind queued data, up to 64 frames of 64 KiB: WriteTimeout must cover sending
-//	    4 MiB on the slowest link expected (30 s: about 1.1 Mbit/s). A vanished peer is noticed
-//	    within KeepAliveInterval + WriteTimeout (45 s); a closed or reset connection at once.
+//	HandshakeTimeout    10 s     TCP dial and TLS handshake
+//	KeepAliveInterval   15 s     session pings; an unanswered ping ends the session
+//	WriteTimeout        30 s     yamux ConnectionWriteTimeout (frames and ping answers)
+//	StreamOpenTimeout   30 s     an unacknowledged stream ends the session
+//	StreamCloseTimeout  1 min    a half-closed stream is reset
+//	AcceptBacklog       256      streams opened and not yet accepted (both ends must agree)
+//	StreamWindow        256 KiB  per-stream receive window
+//
+// They are chosen against yamux's known traps:
+//
+//   - A stream that is never accepted closes the whole session after the opener's
+//     StreamOpenTimeout, so the Listener accepts (and so acknowledges) streams in a loop per
+//     session that never waits for anything else; TLS handshakes and preambles run elsewhere.
+//   - One large Write would be sent as frames as large as the stream window, each holding the
+//     session's single send queue: a [Stream] writes at most [MaxWriteChunk] (64 KiB) per frame.
+//   - After yamux.ErrConnectionWriteTimeout a stream's state is unreliable: the session is
+//     closed, and with it every stream.
+//   - Pings wait behind queued data, up to 64 frames of 64 KiB: WriteTimeout must cover sending
+//     4 MiB on the slowest link expected (30 s: about 1.1 Mbit/s). A vanished peer is noticed
+//     within KeepAliveInterval + WriteTimeout (45 s); a closed or reset connection at once.
 //
 // A data frame's 12-byte header and its body are written to TLS together (one record, one
 // system call per frame). A manager call blocked on a stream (Queue.get) ends when its client
