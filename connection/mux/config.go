@@ -37,6 +37,9 @@ const (
 	DefaultAcceptBacklog = 256
 	// DefaultStreamWindow is a stream's receive window (yamux's minimum).
 	DefaultStreamWindow = 256 << 10
+	// DefaultMaxHandshakes bounds the connections of a Listener in their TLS
+	// handshake.
+	DefaultMaxHandshakes = 1024
 )
 
 // MaxWriteChunk is the largest yamux data frame a [Stream] writes: a large
@@ -84,6 +87,12 @@ type Config struct {
 	// AcceptBacklog: see [DefaultAcceptBacklog].
 	AcceptBacklog int
 
+	// MaxHandshakes bounds a Listener's connections in their TLS handshake;
+	// at the bound the oldest is closed to admit the new one (an attacker's
+	// idle socket is always older than a relay's handshake, which takes a
+	// few round trips). 0: [DefaultMaxHandshakes].
+	MaxHandshakes int
+
 	// StreamWindow is each stream's receive window in bytes (at least
 	// 256 KiB). 0: [DefaultStreamWindow].
 	StreamWindow uint32
@@ -126,6 +135,9 @@ func newConfig(c *Config, server bool) (*config, error) {
 	cfg.tls = t
 	if cfg.HandshakeTimeout == 0 {
 		cfg.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if cfg.MaxHandshakes <= 0 {
+		cfg.MaxHandshakes = DefaultMaxHandshakes
 	}
 	y := yamux.DefaultConfig()
 	y.LogOutput = nil

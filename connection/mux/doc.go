@@ -45,6 +45,7 @@
 // Every [Config] field has a documented default:
 //
 //	HandshakeTimeout    10 s     TCP dial and TLS handshake
+//	MaxHandshakes       1024     server connections in their TLS handshake (the oldest is shed)
 //	KeepAliveInterval   15 s     session pings; an unanswered ping ends the session
 //	WriteTimeout        30 s     yamux ConnectionWriteTimeout (frames and ping answers)
 //	StreamOpenTimeout   30 s     an unacknowledged stream ends the session

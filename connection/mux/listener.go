@@ -1,6 +1,7 @@
 package mux
 
 import (
+	"container/list"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -27,7 +28,10 @@ import (
 // each session has a goroutine that accepts (and so acknowledges) its
 // streams as they are opened; a stream's preamble is read later, by whoever
 // uses the stream. A stream that is never accepted would close its session
-// after the opener's StreamOpenTimeout. A client whose certificate is not
+// after the opener's StreamOpenTimeout. Connections in their TLS handshake
+// are bounded (Config.MaxHandshakes): at the bound the oldest is closed to
+// admit the new one, so idle sockets cannot keep a relay out. A client
+// whose certificate is not
 // signed by one of Config.TLS.ClientCAs fails the TLS handshake and never
 // gets a session; such failures are logged in summary, like the
 // multiprocessing handshake failures of connection.Listener.
@@ -47,6 +51,7 @@ type Listener struct {
 	failures *ratelog.Aggregator
 
 	mu       sync.Mutex
+	pending  *list.List // connections in their TLS handshake, oldest first
 	sessions map[*Session]struct{}
 	loopErr  error
 	exited   chan struct{}
@@ -84,6 +89,7 @@ func newListener(nl net.Listener, c *config) *Listener {
 		done:     make(chan struct{}),
 		exited:   make(chan struct{}),
 		sessions: map[*Session]struct{}{},
+		pending:  list.New(),
 	}
 	var flog logrus.FieldLogger
 	if c.user {
@@ -130,13 +136,23 @@ func (l *Listener) acceptLoop() {
 		}
 		backoff = 0
 		l.wg.Add(1)
-		go l.handshake(nc)
+		l.mu.Lock()
+		e := l.pending.PushBack(nc)
+		var victim net.Conn
+		if l.pending.Len() > l.cfg.MaxHandshakes {
+			victim = l.pending.Remove(l.pending.Front()).(net.Conn)
+		}
+		l.mu.Unlock()
+		if victim != nil {
+			victim.Close() // shed the oldest handshake
+		}
+		go l.handshake(nc, e)
 	}
 }
 
 // handshake runs the TLS handshake of nc and, if it succeeds, serves the
 // session.
-func (l *Listener) handshake(nc net.Conn) {
+func (l *Listener) handshake(nc net.Conn, e *list.Element) {
 	defer l.wg.Done()
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
@@ -152,6 +168,9 @@ func (l *Listener) handshake(nc net.Conn) {
 	}()
 	err := tc.HandshakeContext(ctx)
 	cancel()
+	l.mu.Lock()
+	l.pending.Remove(e) // (no-op if it was shed)
+	l.mu.Unlock()
 	if err != nil {
 		tc.Close()
 		select {

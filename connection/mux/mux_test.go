@@ -235,3 +235,36 @@ func TestSessionCloseEndsStreams(t *testing.T) {
 		t.Fatal("Done not closed")
 	}
 }
+
+// TestIdleSocketsShed: sockets that never start TLS cannot keep a client out: beyond
+// MaxHandshakes the oldest is closed.
+func TestIdleSocketsShed(t *testing.T) {
+	ml, err := mux.Listen("tcp", "127.0.0.1:0", &mux.Config{TLS: pki.ServerTLS(), MaxHandshakes: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ml.Close()
+	var idle []net.Conn
+	for i := 0; i < 8; i++ {
+		c, err := net.Dial("tcp", ml.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		idle = append(idle, c)
+	}
+	// The first four are shed as the next four arrive: reading them ends (EOF).
+	for _, c := range idle[:4] {
+		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+			t.Fatalf("an old idle socket was not shed: %v", err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := mux.Dial(ctx, "tcp", ml.Addr().String(), &mux.Config{TLS: pki.ClientTLS()})
+	if err != nil {
+		t.Fatalf("a client behind idle sockets: %v", err)
+	}
+	s.Close()
+}
