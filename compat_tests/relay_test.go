@@ -356,7 +356,7 @@ func TestRelayCommand(t *testing.T) {
 	rel := startMpgo(t, []string{keyEnv}, "relay", "--listen", "127.0.0.1:0", "--server", muxAddr,
 		"--tls-ca", caFile, "--tls-cert", clCert, "--tls-key", clKey)
 	relAddr, _, _ := strings.Cut(rel.waitLine(t, rel.out, "mpgo: relaying ", false), " ")
-	rogue := startMpgo(t, nil, "relay", "--listen", "127.0.0.1:0", "--server", muxAddr, "--handshake-timeout", "1s",
+	rogue := startMpgo(t, nil, "relay", "--listen", "127.0.0.1:0", "--server", muxAddr, "--handshake-timeout", "300ms",
 		"--tls-ca", caFile, "--tls-cert", rogueCert, "--tls-key", rogueKey)
 	rogueAddr, _, _ := strings.Cut(rogue.waitLine(t, rogue.out, "mpgo: relaying ", false), " ")
 	if l := rogue.waitLine(t, rogue.errs, "relay: no session with the server", true); !strings.Contains(l, "certificate") {
@@ -369,9 +369,11 @@ func TestRelayCommand(t *testing.T) {
 		if fmt.Sprint(r.Got) != "[x]" {
 			t.Fatalf("queue through mpgo relay: %v", r.Got)
 		}
-		cmd := pyCommand(t, py, "mgr_remote_queue.py", append(tcpArgs(rogueAddr), "--authkey-hex", hexKey(key), "--get", "1")...)
-		if out, err := cmd.CombinedOutput(); err == nil {
-			t.Fatalf("a client was served through the untrusted relay:\n%s", out)
-		}
 	})
+	// Refusal does not depend on the Python version: one interpreter checks it.
+	pys := pythons(t)
+	cmd := pyCommand(t, pys[len(pys)-1], "mgr_remote_queue.py", append(tcpArgs(rogueAddr), "--authkey-hex", hexKey(key), "--get", "1")...)
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Fatalf("a client was served through the untrusted relay:\n%s", out)
+	}
 }
