@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -253,5 +254,54 @@ func TestRelayUntrusted(t *testing.T) {
 	}
 	if n := s.ml.NumSessions(); n != 0 {
 		t.Fatalf("%d sessions on the server", n)
+	}
+}
+
+// TestRelayUnixSocket: clients reach the relay on a Unix socket; '#PROXY' replies name its path.
+func TestRelayUnixSocket(t *testing.T) {
+	s := startServer(t)
+	r, err := relay.New(&relay.Config{Server: s.ml.Addr().String(), Mux: mux.Config{TLS: pki.ClientTLS()}, AuthKey: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "relay.sock")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.Serve(l) }()
+	defer func() { r.Close(); <-done }()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := managers.Dial(ctx, "unix", path, &managers.ClientConfig{AuthKey: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	lp, err := c.Create(ctx, "list", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lp.Close()
+	inner, err := c.Create(ctx, "list", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inner.Close()
+	if _, err := lp.Call(ctx, "append", pickle.Tuple{inner}, nil); err != nil {
+		t.Fatal(err)
+	}
+	v, err := lp.Call(ctx, "__getitem__", pickle.Tuple{int64(0)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := v.(*managers.Proxy)
+	if !ok {
+		t.Fatalf("__getitem__ = %#v, want a proxy", v)
+	}
+	defer p.Close()
+	if got, ok := p.Token().Address.(string); !ok || got != path {
+		t.Errorf("#PROXY address = %s, want the relay's path %q", pickle.Repr(p.Token().Address), path)
 	}
 }
