@@ -41,6 +41,7 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 		keyf                keyFlags
 		logLevel, logFormat string
 		queues              stringList
+		shared              sharedList
 		shutdownTimeout     time.Duration
 		lim                 limitFlags
 		muxAddress          string
@@ -50,6 +51,7 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	fs.StringVar(&address, "address", "127.0.0.1:50000", "listen address: HOST:PORT, a Unix socket path or @abstract")
 	keyf.register(fs)
 	fs.Var(&queues, "queue", "register a typeid NAME returning one shared queue (repeatable), like register('NAME', callable=lambda: queue)")
+	fs.Var(&shared, "shared", sharedUsage)
 	fs.StringVar(&logLevel, "log-level", "info", "log level: panic, fatal, error, warn, info, debug, trace")
 	fs.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&shutdownTimeout, "shutdown-timeout", 5*time.Second, "on SIGINT/SIGTERM, how long calls in flight may take to finish")
@@ -59,7 +61,7 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	fs.StringVar(&tlsKey, "tls-key", "", "the key of --tls-cert (PEM)")
 	fs.StringVar(&tlsClientCA, "tls-client-ca", "", "CA certificate(s) (PEM) that must have signed a client's certificate for --mux-address")
 	fs.Usage = func() {
-		fmt.Fprintln(sio.err, "usage: mpgo serve [--address HOST:PORT|/path.sock] [--authkey-file F | --authkey-hex H | $MPGO_AUTHKEY | --authkey K] [--queue NAME]... [--log-level L] [--log-format text|json] [limits] [--mux-address HOST:PORT --tls-cert F --tls-key F --tls-client-ca F]")
+		fmt.Fprintln(sio.err, "usage: mpgo serve [--address HOST:PORT|/path.sock] [--authkey-file F | --authkey-hex H | $MPGO_AUTHKEY | --authkey K] [--queue NAME]... [--shared NAME=TYPE(ARGS)]... [--log-level L] [--log-format text|json] [limits] [--mux-address HOST:PORT --tls-cert F --tls-key F --tls-client-ca F]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -116,6 +118,9 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 			return usagef("--queue %q: %v", name, err)
 		}
 	}
+	if err := registerShared(reg, shared, seen); err != nil {
+		return err
+	}
 
 	network, addr := connection.ParseAddress(address)
 	srv := &managers.Server{Registry: reg, Logger: log, MaxConnections: lim.maxConns}
@@ -155,6 +160,7 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 		fmt.Fprintf(&snippet, "    m = QueueManager(address=%s, authkey=%s); m.connect()\n", pyAddr, keyExpr)
 		fmt.Fprintf(&snippet, "    q = m.%s(); q.put('hello')\n", name)
 	}
+	writeSharedSnippet(&snippet, shared, pyAddr, keyExpr)
 	sio.out.Write(snippet.Bytes())
 
 	errc := make(chan error, 2)
