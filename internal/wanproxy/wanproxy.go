@@ -1,22 +1,25 @@
 // Package wanproxy is a TCP proxy for tests and benchmarks that emulates a
 // wide-area link on loopback: every byte is delivered a fixed delay after it
 // was read, in each direction, without limiting throughput (reads go on
-// while earlier bytes wait). Its connections can be cut at once (Kill), as a
+// while earlier bytes wait). How it acknowledges what it reads is a choice
+// (Config.KernelACKs). Its connections can be cut at once (Kill), as a
 // failing link would.
 package wanproxy
 
 import (
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
 // Proxy forwards connections from its address to a target, delaying each
 // direction. It is safe for concurrent use.
 type Proxy struct {
-	ln     net.Listener
-	target string
-	delay  time.Duration
+	ln       net.Listener
+	target   string
+	delay    time.Duration
+	quickAck bool
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
@@ -25,13 +28,35 @@ type Proxy struct {
 }
 
 // New listens on 127.0.0.1:0 and forwards to target, delaying each
-// direction by delay (a round trip gains 2*delay).
+// direction by delay (a round trip gains 2*delay). It acknowledges what it
+// reads at once: see [Config].
 func New(target string, delay time.Duration) (*Proxy, error) {
+	return Start(Config{Target: target, Delay: delay})
+}
+
+// Config configures [Start].
+type Config struct {
+	Target string        // where connections are forwarded
+	Delay  time.Duration // added to each direction
+
+	// KernelACKs leaves acknowledgements to the kernel's delayed ACK
+	// (about 40 ms on Linux) instead of acknowledging every read at once.
+	// A sender that waits for an ACK before its next write (Nagle's
+	// algorithm: CPython writes '#WELCOME#' and its request back to back)
+	// waits for the ACK of the far end, one round trip later, on a real
+	// link. Acknowledging at once makes that wait zero (a lower bound for
+	// such a sender, on a link of 2*Delay), the kernel's delayed ACK makes
+	// it 40 ms or more (an upper bound for round trips under 40 ms).
+	KernelACKs bool
+}
+
+// Start listens on 127.0.0.1:0 and forwards per cfg.
+func Start(cfg Config) (*Proxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{ln: ln, target: target, delay: delay, conns: map[net.Conn]struct{}{}}
+	p := &Proxy{ln: ln, target: cfg.Target, delay: cfg.Delay, quickAck: !cfg.KernelACKs, conns: map[net.Conn]struct{}{}}
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
@@ -102,11 +127,19 @@ type chunk struct {
 // pump copies src to dst, each read delivered delay after it was read.
 func (p *Proxy) pump(dst, src net.Conn) {
 	q := make(chan chunk, 4096)
+	var rc syscall.RawConn
+	if tc, ok := src.(*net.TCPConn); ok && p.quickAck {
+		rc, _ = tc.SyscallConn()
+	}
 	go func() {
 		defer close(q)
 		for {
 			b := make([]byte, 32<<10)
 			n, err := src.Read(b)
+			if n > 0 && rc != nil {
+				// Acknowledge at once (see Config.KernelACKs).
+				setQuickAck(rc)
+			}
 			if n > 0 {
 				q <- chunk{b[:n], time.Now().Add(p.delay)}
 			}
