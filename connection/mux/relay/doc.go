@@ -21,7 +21,8 @@
 // backoff (MinBackoff to MaxBackoff) and jitter. Bytes are never replayed on a new session: a
 // put is not idempotent, and a connection's state on the server (its thread, its locks) is gone.
 // A client that arrives while no session is up waits for one up to HandshakeTimeout, then its
-// connection is closed.
+// connection is closed. When the server sends a go-away (its mux listener is closing), the relay
+// dials a new session for new clients and leaves the old one to the clients still on it.
 //
 //	r, err := relay.New(&relay.Config{
 //		Server:  "manager.example:7000",

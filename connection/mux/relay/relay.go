@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/yamux"
 	"github.com/sirupsen/logrus"
 
 	"github.com/mpgo/mpgo/connection"
@@ -94,6 +95,8 @@ type Relay struct {
 	done     chan struct{}
 	wg       sync.WaitGroup
 
+	retired chan struct{} // the current session takes no new stream (see retire)
+
 	mu        sync.Mutex
 	sess      *mux.Session
 	ready     chan struct{} // closed when sess is set
@@ -112,7 +115,7 @@ func New(cfg *Config) (*Relay, error) {
 	if cfg.Mux.TLS == nil {
 		return nil, errors.New("relay: Config.Mux.TLS is required")
 	}
-	r := &Relay{cfg: *cfg, done: make(chan struct{}), ready: make(chan struct{}),
+	r := &Relay{cfg: *cfg, done: make(chan struct{}), ready: make(chan struct{}), retired: make(chan struct{}, 1),
 		conns: map[net.Conn]*mux.Session{}, listeners: map[net.Listener]struct{}{}}
 	if r.cfg.HandshakeTimeout == 0 {
 		r.cfg.HandshakeTimeout = connection.DefaultHandshakeTimeout
@@ -176,6 +179,21 @@ func (r *Relay) maintain() {
 			case <-s.Done():
 			case <-r.done:
 				s.Close()
+			case <-r.retired:
+				// The server takes no new stream on s (it is shutting down): dial
+				// another for new clients; s ends with its last stream.
+				r.log.WithField("server", r.cfg.Server).Info("relay: server going away; dialling a new session")
+				r.wg.Add(1)
+				go func() {
+					defer r.wg.Done()
+					select {
+					case <-s.Done():
+					case <-r.done:
+						s.Close()
+					}
+					r.dropSession(s)
+				}()
+				continue
 			}
 			n := r.dropSession(s)
 			select {
@@ -214,6 +232,10 @@ func (r *Relay) setErr(err error) {
 }
 
 func (r *Relay) setSession(s *mux.Session) {
+	select {
+	case <-r.retired: // meant for an earlier session
+	default:
+	}
 	r.mu.Lock()
 	r.sess = s
 	r.lastErr = nil
@@ -345,6 +367,22 @@ func (r *Relay) bind(nc net.Conn, s *mux.Session) bool {
 	return true
 }
 
+// retire stops using s for new clients after it refused a stream (the server
+// sent a go-away): the session goroutine dials a new one.
+func (r *Relay) retire(s *mux.Session) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sess != s {
+		return
+	}
+	r.sess = nil
+	r.ready = make(chan struct{})
+	select {
+	case r.retired <- struct{}{}:
+	default:
+	}
+}
+
 func (r *Relay) forget(nc net.Conn) {
 	r.mu.Lock()
 	delete(r.conns, nc)
@@ -380,13 +418,25 @@ func (r *Relay) handle(nc net.Conn) {
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.HandshakeTimeout)
-	s, err := r.WaitSession(ctx)
-	if err == nil && !r.bind(nc, s) {
-		err = fmt.Errorf("%w: session lost", ErrNoSession)
-	}
 	var st *mux.Stream
-	if err == nil {
+	var err error
+	// A session the server is leaving (a go-away) refuses the stream before
+	// anything is sent: the client's bytes have gone nowhere, so the stream is
+	// opened on the next session instead (once).
+	for attempt := 0; attempt < 2; attempt++ {
+		var s *mux.Session
+		s, err = r.WaitSession(ctx)
+		if err == nil && !r.bind(nc, s) {
+			err = fmt.Errorf("%w: session lost", ErrNoSession)
+		}
+		if err != nil {
+			break
+		}
 		st, err = s.Open(ctx, mux.StreamInfo{PreAuthenticated: r.cfg.AuthKey != nil, Address: clientFacing(nc.LocalAddr()), Peer: peerString(remote)})
+		if !errors.Is(err, yamux.ErrRemoteGoAway) {
+			break
+		}
+		r.retire(s)
 	}
 	cancel()
 	if err != nil {

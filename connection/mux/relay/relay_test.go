@@ -35,9 +35,11 @@ type server struct {
 
 // startServer serves the SyncManager typeids and "Block" (a method that blocks until its
 // connection ends) over mux sessions only.
-func startServer(t testing.TB) *server {
+func startServer(t testing.TB) *server { return startServerAt(t, "127.0.0.1:0") }
+
+func startServerAt(t testing.TB, addr string) *server {
 	t.Helper()
-	ml, err := mux.Listen("tcp", "127.0.0.1:0", &mux.Config{TLS: pki.ServerTLS()})
+	ml, err := mux.Listen("tcp", addr, &mux.Config{TLS: pki.ServerTLS()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,5 +305,56 @@ func TestRelayUnixSocket(t *testing.T) {
 	defer p.Close()
 	if got, ok := p.Token().Address.(string); !ok || got != path {
 		t.Errorf("#PROXY address = %s, want the relay's path %q", pickle.Repr(p.Token().Address), path)
+	}
+}
+
+// TestRelayServerGoingAway: when the server's mux listener closes (a go-away on the session), the
+// relay dials a new session for new clients, here to a new server on the same address, while
+// the clients of the old session keep it.
+func TestRelayServerGoingAway(t *testing.T) {
+	a := startServer(t)
+	addr := a.ml.Addr().String()
+	r, raddr := startRelay(t, addr, testKey, false, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c1, err := managers.Dial(ctx, "tcp", raddr, &managers.ClientConfig{AuthKey: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c1.Close()
+	d1, err := c1.Create(ctx, "dict", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d1.Close()
+	if _, err := d1.Call(ctx, "__len__", nil, nil); err != nil { // a method-call connection, kept
+		t.Fatal(err)
+	}
+	old, err := r.WaitSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.ml.Close() // go-away; d1's method-call connection keeps the session
+	startServerAt(t, addr)
+	// Until the relay has the go-away, a new stream may still be sent on the old session and be
+	// refused by the server; each attempt is a real dial, bounded by ctx.
+	var c2 *managers.Client
+	for c2 == nil {
+		c2, err = managers.Dial(ctx, "tcp", raddr, &managers.ClientConfig{AuthKey: testKey})
+		if ctx.Err() != nil {
+			t.Fatalf("no client served after the go-away: %v", err)
+		}
+	}
+	defer c2.Close()
+	if s, err := r.WaitSession(ctx); err != nil || s == old {
+		t.Fatalf("WaitSession = %v, %v; want a new session", s, err)
+	}
+	select {
+	case <-old.Done():
+		t.Fatal("the old session closed while a client still used it")
+	default:
+	}
+	if _, err := d1.Call(ctx, "__len__", nil, nil); err != nil {
+		t.Fatalf("the old session's client: %v", err)
 	}
 }
