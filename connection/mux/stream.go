@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -35,6 +36,7 @@ type Stream struct {
 	once    sync.Once
 	info    StreamInfo
 	infoErr error
+	read    atomic.Bool // once has run: info and infoErr are set
 
 	pmu    sync.Mutex
 	peeked []byte // read by WaitPeerGone, returned first by Read
@@ -43,7 +45,7 @@ type Stream struct {
 func newStream(st *yamux.Stream, sess *Session, server bool, info StreamInfo) *Stream {
 	s := &Stream{st: st, sess: sess, server: server, info: info}
 	if !server {
-		s.once.Do(func() {})
+		s.once.Do(func() { s.read.Store(true) })
 	}
 	return s
 }
@@ -55,6 +57,7 @@ func (s *Stream) readPreamble() error {
 		if s.infoErr != nil {
 			s.infoErr = s.mapErr(s.infoErr)
 		}
+		s.read.Store(true)
 	})
 	return s.infoErr
 }
@@ -156,11 +159,17 @@ func (s *Stream) Close() error {
 	return nil
 }
 
+// known reports whether the preamble has been read, and read well. The
+// address methods use it: they never wait for the preamble (a
+// connection.Listener asks for RemoteAddr in its accept loop).
+func (s *Stream) known() bool { return s.read.Load() && s.infoErr == nil }
+
 // LocalAddr is, on the server, the address the client knows the server by
 // (StreamInfo.Address) when the opener named one, else the session's local
-// address; on the client, the session's local address.
+// address; on the client, the session's local address. On the server it is
+// final once the preamble has been read (by PreAuthenticated, Info or Read).
 func (s *Stream) LocalAddr() net.Addr {
-	if s.server && s.readPreamble() == nil && s.info.Address != nil {
+	if s.server && s.known() && s.info.Address != nil {
 		return s.info.Address
 	}
 	return s.sess.LocalAddr()
@@ -171,7 +180,7 @@ func (s *Stream) LocalAddr() net.Addr {
 // per-address limits apply to sessions, not to their streams.
 func (s *Stream) RemoteAddr() net.Addr {
 	a := &Addr{Session: s.sess.RemoteAddr().String(), Stream: s.st.StreamID()}
-	if s.server && s.readPreamble() == nil {
+	if s.server && s.known() {
 		a.Peer = s.info.Peer
 	}
 	return a
