@@ -235,17 +235,15 @@ func (l *lockedBuffer) String() string {
 // JSONLine; it is killed when the test ends.
 func startPython(t testing.TB, py python, script string, args ...string) *pyProc {
 	t.Helper()
-	return startPythonWith(t, py, script, nil, args...)
+	return startPythonStdin(t, py, nil, script, args...)
 }
 
-// startPythonWith is startPython with a hook that prepares the command before it starts (to
-// attach a stdin pipe, say).
-func startPythonWith(t testing.TB, py python, script string, setup func(*exec.Cmd), args ...string) *pyProc {
+// startPythonStdin is startPython with the process's standard input read from stdin (nil:
+// none).
+func startPythonStdin(t testing.TB, py python, stdin io.Reader, script string, args ...string) *pyProc {
 	t.Helper()
 	cmd := pyCommand(t, py, script, args...)
-	if setup != nil {
-		setup(cmd)
-	}
+	cmd.Stdin = stdin
 	p := &pyProc{t: t, py: py, script: script, cmd: cmd, lines: make(chan string, 1024), stderr: &lockedBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	out, err := cmd.StdoutPipe()

@@ -205,7 +205,8 @@ func TestRelayManyConnections(t *testing.T) {
 		}
 		ps := make([]proc, procs)
 		for i := range ps {
-			ps[i].p, ps[i].stdin = startPythonStdin(t, py, "relay_many.py", re.env.args("--conns", fmt.Sprint(per))...)
+			pr, pw := io.Pipe()
+			ps[i].p, ps[i].stdin = startPythonStdin(t, py, pr, "relay_many.py", re.env.args("--conns", fmt.Sprint(per))...), pw
 		}
 		for _, p := range ps {
 			var r struct{ Open int }
@@ -235,20 +236,6 @@ func TestRelayManyConnections(t *testing.T) {
 			p.p.Wait(time.Minute)
 		}
 	})
-}
-
-// startPythonStdin is startPython with a pipe to the process's stdin.
-func startPythonStdin(t *testing.T, py python, script string, args ...string) (*pyProc, io.WriteCloser) {
-	t.Helper()
-	var stdin io.WriteCloser
-	p := startPythonWith(t, py, script, func(c *exec.Cmd) {
-		w, err := c.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		stdin = w
-	}, args...)
-	return p, stdin
 }
 
 // mpgoProc is a running mpgo command whose stdout and stderr lines are read as they come.

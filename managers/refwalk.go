@@ -155,8 +155,8 @@ func (w *refWalker) walkSlice(items []any, depth int) ([]any, bool) {
 }
 
 // resolveRefs replaces every RebuildProxy in args whose ident is one of the server's objects
-// by a live *Ref.
-func (s *Server) resolveRefs(args pickle.Tuple, kwargs *pickle.Dict) (pickle.Tuple, *pickle.Dict) {
+// by a live *Ref, and records the use of those objects by u.
+func (s *Server) resolveRefs(args pickle.Tuple, kwargs *pickle.Dict, u *user) (pickle.Tuple, *pickle.Dict) {
 	if allScalar(args) && (kwargs == nil || kwargs.Len() == 0) {
 		return args, kwargs // the common case: nothing to resolve, nothing to allocate
 	}
@@ -170,7 +170,7 @@ func (s *Server) resolveRefs(args pickle.Tuple, kwargs *pickle.Dict) (pickle.Tup
 		if !ok {
 			return nil, false
 		}
-		e := s.tab.lookup(rp.Token.ID)
+		e := s.tab.lookup(rp.Token.ID, u)
 		if e == nil {
 			return nil, false // a foreign proxy: kept as the value it is
 		}
@@ -203,6 +203,11 @@ func (c *serverConn) rewriteRefs(v any) (any, error) {
 		r, ok := x.(*Ref)
 		if !ok {
 			return nil, false
+		}
+		if c.srv.tab.reclaim { // the client receives a proxy of r's object
+			c.srv.tab.mu.Lock()
+			c.srv.tab.use(r.e, &c.uses)
+			c.srv.tab.mu.Unlock()
 		}
 		if c.dialect.python2 || c.dialect.xmlrpc {
 			val, err := r.GetValue()

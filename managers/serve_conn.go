@@ -58,6 +58,8 @@ type serverConn struct {
 
 	idle atomic.Bool // waiting for a request (see Server.connIdle)
 
+	uses user // the objects this connection used (Server.ReclaimAfter)
+
 	dialect wireDialect // of the first request
 }
 
@@ -442,9 +444,14 @@ func (c *serverConn) callMethod(req Request) (rep Reply) {
 	log := func() logrus.FieldLogger { // only on failure paths: no allocation per call
 		return c.log.WithFields(logrus.Fields{"ident": req.Ident, "method": req.Name})
 	}
-	var e *entry
+	var (
+		e       *entry
+		exposed map[string]bool
+		m2t     map[string]string
+		typeid  string
+	)
 	if req.Ident != "" {
-		e = s.tab.lookup(req.Ident)
+		e, exposed, m2t, typeid = s.tab.target(req.Ident, &c.uses)
 	}
 	if e == nil {
 		if req.Ident == "0" { // CPython's placeholder entry
@@ -457,13 +464,10 @@ func (c *serverConn) callMethod(req Request) (rep Reply) {
 		}
 		return tracebackReply("serve_client", "obj, exposed, gettypeid = id_to_obj[ident]", keyError(k))
 	}
-	s.tab.mu.Lock()
-	exposed, m2t, typeid := e.exposedSet, e.methodToTypeID, e.typeid
-	s.tab.mu.Unlock()
 	if !exposed[req.Name] {
 		return c.fallback(e, exposed, req)
 	}
-	args, kwargs := s.resolveRefs(req.Args, req.Kwargs)
+	args, kwargs := s.resolveRefs(req.Args, req.Kwargs, &c.uses)
 	where := req.Name
 	code := func() string { return "res = function(*args, **kwds)  # " + typeid + "." + req.Name }
 	defer func() {
@@ -484,7 +488,7 @@ func (c *serverConn) callMethod(req Request) (rep Reply) {
 		return rep
 	}
 	if rtypeid := m2t[req.Name]; rtypeid != "" {
-		ne, err := s.create(c.ctx, rtypeid, pickle.Tuple{res}, pickle.NewDict())
+		ne, err := s.create(c.ctx, rtypeid, pickle.Tuple{res}, pickle.NewDict(), holder{u: &c.uses})
 		if err != nil {
 			return errorReply(err, false, "serve_client", "rident, rexposed = self.create(conn, typeid, res)")
 		}

@@ -47,6 +47,7 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 		muxAddress          string
 		tlsCert, tlsKey     string
 		tlsClientCA         string
+		reclaimAfter        time.Duration
 	)
 	fs.StringVar(&address, "address", "127.0.0.1:50000", "listen address: HOST:PORT, a Unix socket path or @abstract")
 	keyf.register(fs)
@@ -60,6 +61,7 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	fs.StringVar(&tlsCert, "tls-cert", "", "the server's certificate (PEM) for --mux-address")
 	fs.StringVar(&tlsKey, "tls-key", "", "the key of --tls-cert (PEM)")
 	fs.StringVar(&tlsClientCA, "tls-client-ca", "", "CA certificate(s) (PEM) that must have signed a client's certificate for --mux-address")
+	fs.DurationVar(&reclaimAfter, "reclaim-after", 0, "release objects that no live connection has used for this long: those of clients killed without their decrefs, but also those of live clients' never-called proxies (README, \"Objects of dead clients\"; 0: never)")
 	fs.Usage = func() {
 		fmt.Fprintln(sio.err, "usage: mpgo serve [--address HOST:PORT|/path.sock] [--authkey-file F | --authkey-hex H | $MPGO_AUTHKEY | --authkey K] [--queue NAME]... [--shared NAME=TYPE(ARGS)]... [--log-level L] [--log-format text|json] [limits] [--mux-address HOST:PORT --tls-cert F --tls-key F --tls-client-ca F]")
 		fs.PrintDefaults()
@@ -123,7 +125,7 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	}
 
 	network, addr := connection.ParseAddress(address)
-	srv := &managers.Server{Registry: reg, Logger: log, MaxConnections: lim.maxConns}
+	srv := &managers.Server{Registry: reg, Logger: log, MaxConnections: lim.maxConns, ReclaimAfter: reclaimAfter}
 	// The listener logs handshake failures itself, summarised (no second line here).
 	l, err := connection.Listen(network, addr, lim.config(key, log))
 	if err != nil {
