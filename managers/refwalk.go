@@ -1,6 +1,8 @@
 package managers
 
 import (
+	"unsafe"
+
 	"github.com/mpgo/mpgo/pickle"
 )
 
@@ -10,7 +12,8 @@ const maxWalkDepth = 1000
 
 // refWalker replaces values inside a value-model tree, copying only the containers on the path
 // to a replaced value (so shared objects are never modified) and keeping the identity of shared
-// or recursive containers.
+// or recursive containers. Every container is walked once, however many times it is referenced:
+// a pickle of a few hundred bytes can hold a tuple DAG with 2^64 paths.
 type refWalker struct {
 	replace func(v any) (any, bool) // returns the replacement of a leaf and whether to replace
 	memo    map[any]any             // original pointer -> result
@@ -27,17 +30,9 @@ func (w *refWalker) walk(v any, depth int) (any, bool) {
 	}
 	switch t := v.(type) {
 	case pickle.Tuple:
-		items, changed := w.walkSlice(t, depth)
-		if !changed {
-			return v, false
-		}
-		return pickle.Tuple(items), true
+		return w.walkShared(v, t, depth, func(items []any) any { return pickle.Tuple(items) })
 	case []any:
-		items, changed := w.walkSlice(t, depth)
-		if !changed {
-			return v, false
-		}
-		return items, true
+		return w.walkShared(v, t, depth, func(items []any) any { return items })
 	case *pickle.List:
 		if t == nil {
 			return v, false
@@ -136,6 +131,38 @@ func (w *refWalker) walk(v any, depth int) (any, bool) {
 		return &no, true
 	}
 	return v, false
+}
+
+// sliceKey identifies a tuple or []any (slices are not comparable): the same backing array
+// and length is the same container, shared through the pickle memo.
+type sliceKey struct {
+	data  unsafe.Pointer
+	n     int
+	tuple bool
+}
+
+// walkShared walks the items of a tuple or []any once per container: a container met again
+// gets the result of its first walk.
+func (w *refWalker) walkShared(v any, items []any, depth int, wrap func([]any) any) (any, bool) {
+	if len(items) == 0 {
+		return v, false
+	}
+	_, tuple := v.(pickle.Tuple)
+	k := sliceKey{unsafe.Pointer(unsafe.SliceData(items)), len(items), tuple}
+	if r, ok := w.memo[k]; ok {
+		if r == nil {
+			return v, false
+		}
+		return r, true
+	}
+	out, changed := w.walkSlice(items, depth)
+	if !changed {
+		w.memo[k] = nil
+		return v, false
+	}
+	r := wrap(out)
+	w.memo[k] = r
+	return r, true
 }
 
 func (w *refWalker) walkSlice(items []any, depth int) ([]any, bool) {
