@@ -44,9 +44,11 @@ type serverConn struct {
 	// watching when a call waits on it (see beginCall).
 	callCtx *callContext
 
-	// Peer watching during long calls (see armWatch): raw is the socket, nil when the
-	// connection has none (then a closed peer is only noticed at the next read).
+	// Peer watching during long calls (see armWatch): raw is the socket, or pw a connection
+	// that watches its peer itself (connection.PeerWatcher: a mux stream); nc is set when
+	// either is. Without them a closed peer is only noticed at the next read.
 	raw       syscall.RawConn
+	pw        connection.PeerWatcher
 	nc        net.Conn
 	watchMu   sync.Mutex
 	inCall    bool          // a call is in flight; guarded by watchMu
@@ -75,7 +77,9 @@ type incoming struct {
 func newServerConn(s *Server, c frameConn, remote string) *serverConn {
 	sc := &serverConn{srv: s, c: c, remote: remote}
 	if nc, ok := c.(interface{ NetConn() net.Conn }); ok {
-		if sc2, ok := nc.NetConn().(syscall.Conn); ok {
+		if pw, ok := nc.NetConn().(connection.PeerWatcher); ok {
+			sc.pw, sc.nc = pw, nc.NetConn()
+		} else if sc2, ok := nc.NetConn().(syscall.Conn); ok {
 			if raw, err := sc2.SyscallConn(); err == nil {
 				sc.raw, sc.nc = raw, nc.NetConn()
 			}
@@ -162,7 +166,7 @@ func (x *callContext) Err() error {
 
 // beginCall starts a call: from now until endCall, a wait on c.callCtx arms the peer watch.
 func (c *serverConn) beginCall() {
-	if c.raw == nil {
+	if c.nc == nil {
 		return
 	}
 	c.watchMu.Lock()
@@ -174,7 +178,7 @@ func (c *serverConn) beginCall() {
 // per call. Outside a call (a goroutine the method left behind) it does nothing: then the
 // socket belongs to the connection's reads again.
 func (c *serverConn) waiting() {
-	if c.raw == nil {
+	if c.nc == nil {
 		return
 	}
 	c.watchMu.Lock()
@@ -192,7 +196,7 @@ func (c *serverConn) waiting() {
 
 // endCall ends the call of beginCall, and its watch if one was armed.
 func (c *serverConn) endCall() {
-	if c.raw == nil {
+	if c.nc == nil {
 		return
 	}
 	c.watchMu.Lock()
@@ -246,6 +250,12 @@ func (c *serverConn) watchPeer() {
 	c.watchDone = done
 	c.watchMu.Unlock()
 	defer close(done)
+	if c.pw != nil {
+		if gone, err := c.pw.WaitPeerGone(); gone && err == nil {
+			c.cancel()
+		}
+		return
+	}
 	var b [1]byte
 	eof := false
 	err := c.raw.Read(func(fd uintptr) bool {

@@ -2,7 +2,10 @@
 //
 // Usage:
 //
-//	mpgo serve   [flags]             run a SyncManager-compatible server (the quick start)
+//	mpgo serve   [flags]             run a SyncManager-compatible server (the quick start);
+//	                                 --mux-address also accepts relays over mutual TLS
+//	mpgo relay   [flags]             carry local Python clients to a remote mpgo serve over one
+//	                                 yamux session over mutual TLS 1.3 (README, "TLS relay")
 //	mpgo echo    [flags]             run a multiprocessing.connection echo peer for tests
 //	mpgo call    [flags] TYPEID METHOD [ARG...]
 //	                                 create an object on a running manager and call one method
