@@ -347,6 +347,20 @@ func (s *Server) Snapshot() Snapshot {
 		}
 	}
 	s.tab.mu.Unlock()
+	// A queue registered with Singleton (mpgo serve --queue NAME) is shown from the start, not
+	// only once a client has created it.
+	for typeid, q := range s.registry().singletonQueues() {
+		seen := false
+		for _, x := range queues {
+			if x.q == q {
+				seen = true
+				break
+			}
+		}
+		if !seen {
+			queues = append(queues, queue{typeid, q})
+		}
+	}
 	for _, oc := range objects {
 		snap.Objects = append(snap.Objects, *oc)
 	}

@@ -184,3 +184,28 @@ func TestSnapshotHandshakeFailures(t *testing.T) {
 		t.Errorf("recent failures %+v", s.RecentFailures)
 	}
 }
+
+// TestSnapshotSingletonQueue: a queue registered with Singleton (mpgo serve --queue NAME) is in
+// the snapshot before any client has created it, and counted once after.
+func TestSnapshotSingletonQueue(t *testing.T) {
+	reg := managers.NewRegistry()
+	q := managers.NewQueue(0)
+	reg.MustRegister("get_queue", managers.Singleton(q))
+	srv := &managers.Server{Registry: reg}
+	ts := startServer(t, srv)
+	if err := q.Put(t.Context(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	depth := func() []managers.QueueDepth { return srv.Snapshot().Queues }
+	if got := depth(); len(got) != 1 || got[0].TypeID != "get_queue" || got[0].Queues != 1 || got[0].Len != 1 {
+		t.Fatalf("before create: %+v", got)
+	}
+	m := ts.manager(pymock.Py313)
+	defer m.Close()
+	if _, _, err := m.Create(t.Context(), "get_queue"); err != nil {
+		t.Fatal(err)
+	}
+	if got := depth(); len(got) != 1 || got[0].Queues != 1 || got[0].Len != 1 {
+		t.Fatalf("after create: %+v", got)
+	}
+}
