@@ -215,4 +215,5 @@ func (h *harness) slowReader(ctx context.Context, n int) {
 		}
 	}
 	h.faults.add("slow_reader_not_cut", 1)
+	h.problem("a slow reader was not cut within %v", h.o.slowBound)
 }

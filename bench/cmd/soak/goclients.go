@@ -82,7 +82,7 @@ func (h *harness) goWorker(stop <-chan struct{}, id string, pace time.Duration) 
 		q := queues[rnd.IntN(2)]
 		r := rnd.Float64()
 		switch {
-		case r < 0.3:
+		case r < 0.25:
 			seq++
 			item := fmt.Sprintf("%s:%d", id, seq)
 			h.ledger.tried(item)
@@ -102,7 +102,7 @@ func (h *harness) goWorker(stop <-chan struct{}, id string, pace time.Duration) 
 				h.ops.add("go_get_empty", 1)
 			}
 		case r < 0.9:
-			if err = h.dict.Set(ctx, id, int64(seq)); err == nil {
+			if err = h.dict.Set(ctx, fmt.Sprintf("key%d", rnd.IntN(32)), int64(seq)); err == nil {
 				h.ops.add("go_dict_set", 1)
 			}
 		default:

@@ -636,7 +636,12 @@ func (r *report) print(w io.Writer) {
 	row("goroutines", r.Baseline.Goroutines, r.Final.Goroutines)
 	row("objects", r.Baseline.Objects, r.Final.Objects)
 	row("threads", r.Baseline.Threads, r.Final.Threads)
-	fmt.Fprintf(w, "  (final taken %.0f s after the load stopped; tolerance +%.0f%%, RSS +%.0f%%; threads are OS threads, informational)\n",
+	if r.Baseline.Goroutines >= 0 {
+		row("heap KiB", r.Baseline.HeapInuseKiB, r.Final.HeapInuseKiB)
+		row("stacks KiB", r.Baseline.StackInuseKiB, r.Final.StackInuseKiB)
+		row("idle KiB", r.Baseline.HeapIdleKiB, r.Final.HeapIdleKiB)
+	}
+	fmt.Fprintf(w, "  (final taken %.0f s after the load stopped; tolerance +%.0f%%, RSS +%.0f%%; threads are OS threads; heap and stacks in use and idle heap not returned to the OS are the Go runtime's view; all four informational)\n",
 		r.SettleSeconds, r.Tolerance*100, r.RSSTolerance*100)
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "problem: %s\n", p)

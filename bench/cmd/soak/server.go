@@ -233,7 +233,12 @@ type resources struct {
 	FDs        int64 `json:"fds"`
 	Threads    int64 `json:"threads"`    // OS threads (not goroutines)
 	Goroutines int64 `json:"goroutines"` // -1: not measured (no -goroutines)
-	Objects    int64 `json:"objects"`    // number_of_objects
+	// The Go runtime's figures (KiB, -goroutines builds only), informational: heap and stack
+	// in use, and heap memory free but not yet returned to the OS.
+	HeapInuseKiB  int64 `json:"heap_inuse_kib"`
+	StackInuseKiB int64 `json:"stack_inuse_kib"`
+	HeapIdleKiB   int64 `json:"heap_idle_unreleased_kib"`
+	Objects       int64 `json:"objects"` // number_of_objects
 }
 
 // procStatus reads VmRSS (KiB) and Threads from /proc/PID/status.
@@ -293,12 +298,31 @@ func (s *server) goroutines() (int64, error) {
 	return strconv.ParseInt(strings.TrimSpace(n), 10, 64)
 }
 
-// forceGC makes the server collect garbage (the heap profile with gc=1), so
-// that RSS is compared at the same point of the collector's cycle.
+// forceGC makes the server collect garbage (the heap profile with gc=1),
+// twice, so that sync.Pool caches (which survive one collection) are freed
+// too and RSS is compared at the same point of the collector's cycle.
 func (s *server) forceGC() {
 	if s.pprofAddr != "" {
-		s.get("/debug/pprof/heap?gc=1&debug=1")
+		s.get("/debug/pprof/heap?gc=1")
+		s.get("/debug/pprof/heap?gc=1")
 	}
+}
+
+// memStats reads the Go runtime's view of the server's memory from the
+// pprof build's /debug/vars.
+func (s *server) memStats() (heapInuse, stackInuse, idleNotReleased int64, err error) {
+	body, err := s.get("/debug/vars")
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	var v struct {
+		Memstats struct{ HeapInuse, StackInuse, HeapIdle, HeapReleased int64 }
+	}
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		return 0, 0, 0, err
+	}
+	m := v.Memstats
+	return m.HeapInuse, m.StackInuse, m.HeapIdle - m.HeapReleased, nil
 }
 
 // measure takes one resources sample; objects comes from the caller (a
@@ -311,6 +335,10 @@ func (s *server) measure(objects int64) (resources, error) {
 		if r.Goroutines, err = s.goroutines(); err != nil {
 			return r, err
 		}
+		if r.HeapInuseKiB, r.StackInuseKiB, r.HeapIdleKiB, err = s.memStats(); err != nil {
+			return r, err
+		}
+		r.HeapInuseKiB, r.StackInuseKiB, r.HeapIdleKiB = r.HeapInuseKiB>>10, r.StackInuseKiB>>10, r.HeapIdleKiB>>10
 	}
 	if r.RSSKiB, r.Threads, err = procStatus(s.pid()); err != nil {
 		return r, err

@@ -91,7 +91,7 @@ def main():
                 else:
                     log('VBUSY')
             else:
-                d['v' + me] = seq
+                d['key%d' % rnd.randrange(32)] = seq
                 log('DSET')
             if pace:
                 time.sleep(pace)
@@ -100,7 +100,7 @@ def main():
     while not os.path.exists(stop):
         r = rnd.random()
         q = rnd.choice((q1, q2))
-        if r < 0.3:
+        if r < 0.25:
             seq += 1
             item = '%s:%d' % (me, seq)
             q.put(item)
@@ -113,7 +113,7 @@ def main():
             else:
                 log('GOT ' + norm(item))
         elif r < 0.9:
-            d[me] = seq
+            d['key%d' % rnd.randrange(32)] = seq
             log('DSET')
         else:
             lock.acquire()
