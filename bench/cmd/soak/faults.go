@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mpgo/mpgo/bench/internal/loadgen"
@@ -172,15 +173,27 @@ func (h *harness) malformed(ctx context.Context, n int) {
 // 500 ms (which fails once the server has reset the connection), up to
 // slowBound.
 func (h *harness) slowReader(ctx context.Context, n int) {
-	dctx, cancel := context.WithTimeout(ctx, answerBound)
-	c, err := loadgen.Dial(dctx, h.srv.addr, h.key)
-	cancel()
+	// A small receive buffer (no autotuning, which on loopback grows to tens
+	// of MiB) makes the server's writes stall after a few replies.
+	d := net.Dialer{Timeout: answerBound, Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 16<<10) })
+		return serr
+	}}
+	nc, err := d.DialContext(ctx, "tcp", h.srv.addr)
+	if err == nil {
+		nc.SetDeadline(time.Now().Add(answerBound))
+		if err = connection.ClientHandshake(nc, h.key); err != nil {
+			nc.Close()
+		}
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			h.problem("slow reader: handshake failed: %v", err)
 		}
 		return
 	}
+	c := loadgen.NewConn(nc, 0)
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()

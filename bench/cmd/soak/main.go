@@ -334,8 +334,13 @@ func (h *harness) setup(ctx context.Context, script string) error {
 // which must exit cleanly.
 func (h *harness) load(ctx context.Context, d time.Duration) {
 	os.Remove(h.pyArgs.stop)
-	lctx, cancel := context.WithTimeout(ctx, d)
+	// Cancelled by a timer rather than a deadline: the faults' own timeouts
+	// are children of lctx, and a shared deadline could fire a child's first,
+	// making the end of the phase look like a server that did not answer.
+	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	end := time.AfterFunc(d, cancel)
+	defer end.Stop()
 	var stable []*pyProc
 	for _, py := range h.pythons {
 		for range h.o.stablePerPython {
