@@ -19,6 +19,31 @@ import (
 // malformed request, or to close a junk connection it must close.
 const answerBound = 15 * time.Second
 
+// durations keeps the mean and maximum of some durations.
+type durations struct {
+	mu       sync.Mutex
+	n        int64
+	sum, max time.Duration
+}
+
+func (d *durations) record(v time.Duration) {
+	d.mu.Lock()
+	d.n++
+	d.sum += v
+	d.max = max(d.max, v)
+	d.mu.Unlock()
+}
+
+// seconds returns the mean and the maximum in seconds.
+func (d *durations) seconds() (mean, max float64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.n == 0 {
+		return 0, 0
+	}
+	return (d.sum / time.Duration(d.n)).Seconds(), d.max.Seconds()
+}
+
 // every runs f every interval until ctx ends, at most limit at a time
 // (a tick is skipped while limit are running); it waits for them at the end.
 func every(ctx context.Context, interval time.Duration, limit int, f func(ctx context.Context, n int)) {
@@ -206,6 +231,7 @@ func (h *harness) slowReader(ctx context.Context, n int) {
 	}
 	h.faults.add("slow_reader", 1)
 	req := loadgen.Frame(loadgen.Request(h.big.Token().ID, "__getitem__", "big"))
+	t0 := time.Now()
 	deadline := time.Now().Add(h.o.slowBound)
 	for i := 0; time.Now().Before(deadline); i++ {
 		c.NC.SetWriteDeadline(time.Now().Add(time.Second))
@@ -216,6 +242,7 @@ func (h *harness) slowReader(ctx context.Context, n int) {
 			}
 			if ctx.Err() == nil {
 				h.faults.add("slow_reader_cut", 1)
+				h.slowCut.record(time.Since(t0))
 			}
 			return
 		}

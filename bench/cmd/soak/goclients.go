@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/mpgo/mpgo/managers"
@@ -42,11 +43,11 @@ func toInt(v any) (int64, error) {
 	}
 }
 
-// dial connects a new Go client.
-func (h *harness) dial(ctx context.Context) (*managers.Client, error) {
+// dial connects a new Go client; idle is its ClientConfig.MaxIdleConns.
+func (h *harness) dial(ctx context.Context, idle int) (*managers.Client, error) {
 	dctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	return managers.Dial(dctx, "tcp", h.srv.addr, &managers.ClientConfig{AuthKey: h.key})
+	return managers.Dial(dctx, "tcp", h.srv.addr, &managers.ClientConfig{AuthKey: h.key, MaxIdleConns: idle})
 }
 
 // goWorker is a stable Go client with a connection of its own: puts and
@@ -55,7 +56,7 @@ func (h *harness) dial(ctx context.Context) (*managers.Client, error) {
 // are never cancelled by stop, so that every put is either acknowledged or
 // an error.
 func (h *harness) goWorker(stop <-chan struct{}, id string, pace time.Duration) error {
-	c, err := h.dial(context.Background())
+	c, err := h.dial(context.Background(), 0)
 	if err != nil {
 		return fmt.Errorf("%s: dial: %w", id, err)
 	}
@@ -149,7 +150,7 @@ func (h *harness) critical(ctx context.Context, lock *managers.LockProxy) error 
 // feeder keeps a few items in soakvq, the queue only victims get from, so
 // that victims are often killed with a get in flight.
 func (h *harness) feeder(stop <-chan struct{}) error {
-	c, err := h.dial(context.Background())
+	c, err := h.dial(context.Background(), 0)
 	if err != nil {
 		return fmt.Errorf("feeder: dial: %w", err)
 	}
@@ -219,5 +220,12 @@ func (h *harness) freeSlotLock(i int) error {
 	if !ok {
 		h.faults.add("victim_died_holding_lock", 1)
 	}
-	return l.Release(ctx)
+	err = l.Release(ctx)
+	if !ok && err != nil && managers.PythonException(err) != nil && strings.Contains(err.Error(), "release unlocked lock") {
+		// The victim's last request, a release already in the server's socket buffer when it
+		// was killed, was served after our acquire failed: the lock is free.
+		h.faults.add("victim_release_served_after_kill", 1)
+		return nil
+	}
+	return err
 }

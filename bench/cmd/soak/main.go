@@ -122,10 +122,12 @@ type harness struct {
 	inFlight atomic.Int64
 	seq      atomic.Int64 // client ids
 	feedSeq  atomic.Int64
+	slowCut  durations // time from a slow reader's first request to its cut
 
 	client                *managers.Client // the coordinator's
 	soakq, soakvq, queue  managers.QueueProxy
 	dict, big             managers.DictProxy
+	event                 managers.EventProxy // never set: primePool waits on it
 	lock                  *managers.Proxy
 	slotLocks             []*managers.Proxy
 	pyArgs                pyArgs
@@ -222,11 +224,19 @@ func run(ctx context.Context, o *options, out io.Writer) (*report, error) {
 		return nil, err
 	}
 	rep.Accounting = h.ledger.check(h.inFlight.Load())
-	h.checkLocks(fctx, rep)
 	rep.Final, rep.SettleSeconds, err = h.settle(fctx, base)
 	if err != nil {
 		return nil, fmt.Errorf("final measurement: %w", err)
 	}
+	// Now that the connections of the killed victims are gone (and with them
+	// any request of theirs still being served), free the slot Locks they
+	// died holding, then check every Lock.
+	for i := range h.slotLocks {
+		if err := h.freeSlotLock(i); err != nil {
+			h.problem("slot lock %d: %v", i, err)
+		}
+	}
+	h.checkLocks(fctx, rep)
 	rep.ServerAlive = srv.alive()
 	// A clean shutdown must not panic either.
 	syscall.Kill(srv.pid(), syscall.SIGTERM)
@@ -235,6 +245,7 @@ func run(ctx context.Context, o *options, out io.Writer) (*report, error) {
 	case <-time.After(30 * time.Second):
 		h.problem("mpgo serve did not exit within 30 s of SIGTERM")
 	}
+	rep.SlowCutMeanSeconds, rep.SlowCutMaxSeconds = h.slowCut.seconds()
 	rep.Panics = srv.panics.Load()
 	rep.ServerErrors, rep.ServerWarnings, rep.ServerLogLines = srv.errors.Load(), srv.warnings.Load(), srv.logLines.Load()
 	srv.mu.Lock()
@@ -271,7 +282,7 @@ func diff(a, b map[string]int64) map[string]int64 {
 // for the whole run, so the object count does not depend on which clients
 // are connected.
 func (h *harness) setup(ctx context.Context, script string) error {
-	c, err := h.dial(ctx)
+	c, err := h.dial(ctx, poolSize)
 	if err != nil {
 		return fmt.Errorf("dial: %w", err)
 	}
@@ -319,6 +330,10 @@ func (h *harness) setup(ctx context.Context, script string) error {
 		return err
 	}
 	h.big = managers.DictProxy{Proxy: p}
+	if p, err = create("Event"); err != nil {
+		return err
+	}
+	h.event = managers.EventProxy{Proxy: p}
 	if err := h.big.Set(cctx, "big", strings.Repeat("x", h.o.bigValue)); err != nil {
 		return err
 	}
@@ -406,8 +421,35 @@ func (h *harness) load(ctx context.Context, d time.Duration) {
 	}
 }
 
+// poolSize is the coordinator's ClientConfig.MaxIdleConns.
+const poolSize = 4
+
+// primePool leaves exactly poolSize idle connections in the coordinator's
+// pool (poolSize calls at once, each on a connection of its own, all
+// returned), so that the server's fds and goroutines at the baseline and at
+// the end do not depend on how many calls the coordinator last made at once.
+func (h *harness) primePool(ctx context.Context) error {
+	errs := make(chan error, poolSize)
+	for range poolSize {
+		go func() {
+			cctx, cancel := context.WithTimeout(ctx, callTimeout)
+			defer cancel()
+			_, err := h.event.Wait(cctx, 100*time.Millisecond)
+			errs <- err
+		}()
+	}
+	var err error
+	for range poolSize {
+		err = errors.Join(err, <-errs)
+	}
+	return err
+}
+
 // sample measures the server once (after a forced collection).
 func (h *harness) sample(ctx context.Context) (resources, error) {
+	if err := h.primePool(ctx); err != nil {
+		return resources{}, err
+	}
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	n, err := h.client.NumberOfObjects(cctx)
 	cancel()
@@ -518,28 +560,31 @@ type report struct {
 	Faults           map[string]int64 `json:"faults"`
 	OpsWithWarmup    map[string]int64 `json:"ops_with_warmup"`
 	FaultsWithWarmup map[string]int64 `json:"faults_with_warmup"`
-	Accounting       accounting       `json:"accounting"`
-	Queued           int64            `json:"queued_at_end"`
-	Counter          int64            `json:"lock_counter"`
-	CriticalSections int64            `json:"critical_sections"`
-	StableExits      int              `json:"stable_python_exits"`
-	StableOK         int              `json:"stable_python_ok"`
-	Baseline         resources        `json:"baseline"`
-	Final            resources        `json:"final"`
-	SettleSeconds    float64          `json:"settle_seconds"`
-	Tolerance        float64          `json:"tolerance"`
-	RSSTolerance     float64          `json:"rss_tolerance"`
-	Panics           int64            `json:"panics"`
-	PanicLines       []string         `json:"panic_lines,omitempty"`
-	ServerErrors     int64            `json:"server_error_lines"`
-	ErrorLines       []string         `json:"error_lines,omitempty"`
-	ServerWarnings   int64            `json:"server_warning_lines"`
-	ServerLogLines   int64            `json:"server_log_lines"`
-	ServerAlive      bool             `json:"server_alive"`
-	Problems         []string         `json:"problems,omitempty"`
-	ProblemCount     int              `json:"problem_count"`
-	Pass             bool             `json:"pass"`
-	Reasons          []string         `json:"fail_reasons,omitempty"`
+	// Time from a slow reader's first request to the server's cut (whole run).
+	SlowCutMeanSeconds float64    `json:"slow_cut_mean_seconds"`
+	SlowCutMaxSeconds  float64    `json:"slow_cut_max_seconds"`
+	Accounting         accounting `json:"accounting"`
+	Queued             int64      `json:"queued_at_end"`
+	Counter            int64      `json:"lock_counter"`
+	CriticalSections   int64      `json:"critical_sections"`
+	StableExits        int        `json:"stable_python_exits"`
+	StableOK           int        `json:"stable_python_ok"`
+	Baseline           resources  `json:"baseline"`
+	Final              resources  `json:"final"`
+	SettleSeconds      float64    `json:"settle_seconds"`
+	Tolerance          float64    `json:"tolerance"`
+	RSSTolerance       float64    `json:"rss_tolerance"`
+	Panics             int64      `json:"panics"`
+	PanicLines         []string   `json:"panic_lines,omitempty"`
+	ServerErrors       int64      `json:"server_error_lines"`
+	ErrorLines         []string   `json:"error_lines,omitempty"`
+	ServerWarnings     int64      `json:"server_warning_lines"`
+	ServerLogLines     int64      `json:"server_log_lines"`
+	ServerAlive        bool       `json:"server_alive"`
+	Problems           []string   `json:"problems,omitempty"`
+	ProblemCount       int        `json:"problem_count"`
+	Pass               bool       `json:"pass"`
+	Reasons            []string   `json:"fail_reasons,omitempty"`
 }
 
 // judge sets Pass and the reasons for a failure.
@@ -616,6 +661,9 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "soak %.0f s (after the warm-up), server args %q, Pythons %s\n", r.Seconds, r.ServerArgs, strings.Join(r.Pythons, " "))
 	printCounts(w, "operations during the soak", r.Ops, r.Seconds)
 	printCounts(w, "faults injected during the soak", r.Faults, r.Seconds)
+	if r.SlowCutMaxSeconds > 0 {
+		fmt.Fprintf(w, "slow readers cut %.1f s after their first request on average, at most %.1f s\n", r.SlowCutMeanSeconds, r.SlowCutMaxSeconds)
+	}
 	a := r.Accounting
 	fmt.Fprintf(w, "items (whole run, warm-up included):\n")
 	fmt.Fprintf(w, "  put and acknowledged       %12d\n", a.Acked)

@@ -40,8 +40,10 @@ func TestSoakShort(t *testing.T) {
 	o.register(fs)
 	if err := fs.Parse([]string{
 		"-duration", "6s", "-warmup", "4s", "-settle", "60s",
-		"-kill-every", "500ms", "-slow-every", "1s", "-victims", "3", "-go-clients", "2",
+		"-kill-every", "500ms", "-slow-every", "500ms", "-victims", "3", "-go-clients", "2",
 		"-rss-tolerance", "0.25", "-pythons", strings.Join(chosen, ","),
+		// The cut comes after a few write timeouts: short ones, so that it happens in a short run.
+		"-server-args", "--write-timeout 500ms",
 	}); err != nil {
 		t.Fatal(err)
 	}
