@@ -46,7 +46,15 @@
 // critical sections of the stable clients (mutual exclusion), every Lock
 // must be free at the end (the harness frees a slot Lock a killed victim
 // held, as CPython's server never does), and every stable client must exit
-// cleanly.
+// cleanly. A request a victim sent just before it was killed may still be
+// served after its death: a get whose reply goes nowhere (hence the in-flight
+// allowance) or the release of its slot Lock (counted, not an error).
+//
+// The faults from this process are counted per kind in the report; a junk
+// connection the server does not close, a malformed frame it neither answers
+// nor closes on, a slow reader it does not cut within -slow-bound, a wrong
+// key accepted, a Go client's error or a stable Python client that does not
+// exit cleanly each fail the run.
 //
 // Resources. After a warm-up (-warmup) with the same load and faults, every
 // client stops and the queues are drained; once the server's fds and
@@ -55,7 +63,9 @@
 // count, for which mpgo is built with -tags mpgo_pprof and its goroutine
 // profile read (-goroutines=false: not measured; /proc's thread count is OS
 // threads, not goroutines, and is shown for information only). RSS is
-// sampled after a forced collection. After the soak the same sample is
+// sampled after two forced collections, and the harness's own client fills
+// its pool of idle connections to its size first, so that its connections
+// count the same in every sample. After the soak the same sample is
 // taken every second until it is back within -tolerance (5%) of the
 // baseline or -settle passes.
 //
