@@ -370,3 +370,35 @@ func TestServeCommandShutdown(t *testing.T) {
 		}
 	})
 }
+
+// typedJob is what mgr_remote_queue.py --put-records puts.
+type typedJob struct {
+	ID    int64  `pickle:"id"`
+	Name  string `pickle:"name"`
+	Sizes []int  `pickle:"sizes"`
+	Big   int64  `pickle:"big"`
+}
+
+// TestServerTypedQueue: Python clients put dicts in a queue hosted by the Go server; a
+// managers.TypedQueue reads them as Go structs (Python 2's str as string, its 64-bit int as
+// int64).
+func TestServerTypedQueue(t *testing.T) {
+	env := startGoServer(t)
+	jobs := managers.NewTypedQueue[typedJob](env.queue)
+	forEachPython(t, nil, func(t *testing.T, py python) {
+		var r struct{ Qsize int }
+		runPythonJSON(t, py, &r, "mgr_remote_queue.py", env.args("--put-records", "3")...)
+		if r.Qsize != 3 {
+			t.Fatalf("qsize %d after 3 puts", r.Qsize)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for i := range 3 {
+			j, err := jobs.GetTimeout(ctx, 10*time.Second)
+			want := typedJob{ID: int64(i), Name: fmt.Sprintf("job%d", i), Sizes: []int{i, 2 * i}, Big: 1<<40 + int64(i)}
+			if err != nil || fmt.Sprint(j) != fmt.Sprint(want) {
+				t.Fatalf("item %d: %+v, %v; want %+v", i, j, err, want)
+			}
+		}
+	})
+}

@@ -96,6 +96,10 @@ def values():
                    datetime.time(1, 2, tzinfo=datetime.timezone(datetime.timedelta(hours=-5), u'EST'))]
     else:
         v['py2str'] = ['abc', '\xff\x00']
+        # ints beyond 32 bits stay int, longs stay long (a small long only from protocol 2 on:
+        # protocols 0 and 1 write it as Python 3.6 writes any int)
+        v['py2int'] = [2**40, -2**40, 2**63 - 1, long(2**40), long(-2**63)]
+        v['py2long'] = [long(5), long(0), long(-7)]
         v['unicode_mix'] = {'k': u'v', u'k2': 'v2'}
     return v
 
@@ -112,7 +116,7 @@ def same(name, a, b):
         return type(a) is type(b) and a.args == b.args
     if name in ('ordereddict', 'defaultdict'):
         return type(a) is type(b) and list(a.items()) == list(b.items()) and getattr(a, 'default_factory', 1) == getattr(b, 'default_factory', 1)
-    if name in ('py2str',):
+    if name in ('py2str', 'py2int', 'py2long'):
         return a == b and [type(x) for x in a] == [type(x) for x in b]
     return type(a) is type(b) and a == b
 
@@ -121,7 +125,7 @@ def main():
     names = sorted(vals)
     if sys.argv[1] == 'dump':
         for p in range(pickle.HIGHEST_PROTOCOL + 1):
-            pnames = [n for n in names if p >= 2 or n != 'slots']
+            pnames = [n for n in names if p >= 2 or n not in ('slots', 'py2long')]
             with open(os.path.join(sys.argv[2], 'in_%d.pkl' % p), 'wb') as f:
                 for n in pnames:
                     pickle.dump(vals[n], f, p)

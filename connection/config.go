@@ -71,8 +71,9 @@ type Config struct {
 	// when the bound is reached, the oldest unauthenticated connection is
 	// closed to make room for the new one, so an attacker holding idle
 	// sockets loses them to real clients, whose handshakes take
-	// milliseconds. 0 means the default: half the process's file-descriptor
-	// limit (RLIMIT_NOFILE), at least 1024. Negative means no bound.
+	// milliseconds. 0 means the default: three quarters of the process's
+	// file-descriptor limit (RLIMIT_NOFILE), at least 1024. Negative means no
+	// bound.
 	MaxUnauthenticated int
 
 	// MaxUnauthenticatedPerAddress bounds the unauthenticated connections
@@ -194,12 +195,17 @@ type discard struct{}
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // DefaultMaxUnauthenticated returns the bound on unauthenticated
-// connections that a zero [Config.MaxUnauthenticated] means: half the
-// process's current file-descriptor limit (the soft RLIMIT_NOFILE, which Go
-// raises to the hard limit at start-up), at least 1024. The other half is
-// left for authenticated connections and the process's own files.
+// connections that a zero [Config.MaxUnauthenticated] means: three quarters
+// of the process's current file-descriptor limit (the soft RLIMIT_NOFILE,
+// which Go raises to the hard limit at start-up), at least 1024. The rest is
+// left for the process's own files and outgoing connections; authenticated
+// connections need no reserve, since an accept that fails for lack of
+// descriptors sheds the oldest unauthenticated connection. What the bound
+// limits is memory (about 8 KiB per connection in its handshake) and the
+// churn of an attack: an attacker holding more sockets than the bound makes
+// every one of its reconnections shed another of its sockets.
 func DefaultMaxUnauthenticated() int {
-	n := fdLimit() / 2
+	n := fdLimit() / 4 * 3
 	if n < minMaxUnauthenticated {
 		n = minMaxUnauthenticated
 	}

@@ -85,7 +85,7 @@
 // Every limit is a [Config] field whose zero value is a documented default:
 //
 //	HandshakeTimeout              5 s      the whole handshake of an accepted connection
-//	MaxUnauthenticated            RLIMIT_NOFILE/2 (>= 1024)   connections in their handshake
+//	MaxUnauthenticated            3/4 RLIMIT_NOFILE (>= 1024)   connections in their handshake
 //	MaxUnauthenticatedPerAddress  256      the same, per remote IP
 //	MaxFrameSize                  none     a frame's payload (managers: 64 MiB)
 //	WriteTimeout                  10 s     a write without progress (slow-reader cut)

@@ -84,6 +84,10 @@ func pyTruth(v any) bool {
 		return t
 	case int64:
 		return t != 0
+	case pickle.Py2Int:
+		return t != 0
+	case pickle.Py2Long:
+		return t != 0
 	case int:
 		return t != 0
 	case float64:
@@ -117,6 +121,10 @@ func pyFloat(v any) (float64, bool) {
 		}
 		return 0, true
 	case int64:
+		return float64(t), true
+	case pickle.Py2Int:
+		return float64(t), true
+	case pickle.Py2Long:
 		return float64(t), true
 	case int:
 		return float64(t), true

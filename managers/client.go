@@ -76,6 +76,10 @@ type ClientConfig struct {
 	MaxConcurrentDials int
 	// MaxFrameSize caps a reply frame. 0: no limit beyond memory safety.
 	MaxFrameSize int
+	// Serializer is the serializer of the server (BaseManager's serializer argument):
+	// [SerializerPickle] or [SerializerXMLRPCLib] (requests and replies as XML-RPC documents;
+	// see package doc for what such a connection can carry). "": pickle.
+	Serializer string
 	// Name is sent with accept_connection (CPython sends the process and thread name; the server
 	// only uses it to name its thread). "": "MainProcess|mpgo".
 	Name string
@@ -108,6 +112,7 @@ type Client struct {
 	log              logrus.FieldLogger
 	pyAddr           any
 	dialSem          chan struct{}
+	xml              bool // ClientConfig.Serializer is xmlrpclib
 
 	mu       sync.Mutex
 	py2      bool
@@ -133,6 +138,13 @@ func Dial(ctx context.Context, network, address string, cfg *ClientConfig) (*Cli
 	default:
 		return nil, fmt.Errorf("managers: unknown dialect %d", c.cfg.Dialect)
 	}
+	switch c.cfg.Serializer {
+	case "", SerializerPickle:
+	case SerializerXMLRPCLib:
+		c.xml = true
+	default:
+		return nil, fmt.Errorf("managers: unknown serializer %q (pickle or xmlrpclib)", c.cfg.Serializer)
+	}
 	if c.cfg.Protocol < 0 || c.cfg.Protocol > 5 {
 		return nil, fmt.Errorf("managers: pickle protocol %d out of range 0..5", c.cfg.Protocol)
 	}
@@ -157,9 +169,10 @@ func Dial(ctx context.Context, network, address string, cfg *ClientConfig) (*Cli
 	if c.pyAddr == nil {
 		c.pyAddr = pythonAddressOf(network, address, conn.RemoteAddr())
 	}
-	_, err = c.exchange(ctx, conn, nil, "dummy", nil, nil, c.cfg.Dialect == DialectAuto)
+	detect := c.cfg.Dialect == DialectAuto && !c.xml
+	_, err = c.exchange(ctx, conn, nil, "dummy", nil, nil, detect)
 	conn.Close()
-	if err != nil && c.Python2() && c.cfg.Dialect == DialectAuto {
+	if err != nil && c.Python2() && detect {
 		// A Python 2 server could not read the protocol 4 request: say it again in its dialect.
 		_, err = c.CallPublic(ctx, "dummy", nil, nil)
 	}
@@ -225,6 +238,9 @@ func (c *Client) dial(ctx context.Context) (*connection.Conn, error) {
 
 // encodeRequest pickles (ident, name, args, kwargs) in the client's dialect.
 func (c *Client) encodeRequest(ident any, name string, args pickle.Tuple, kwargs *pickle.Dict) ([]byte, error) {
+	if c.xml {
+		return encodeXMLRequest(ident, name, args, kwargs)
+	}
 	c.mu.Lock()
 	py2 := c.py2
 	c.mu.Unlock()
@@ -295,6 +311,9 @@ func (c *Client) roundTrip(ctx context.Context, conn *connection.Conn, ident any
 		c.py2 = true
 		c.mu.Unlock()
 		c.log.WithField("remote", c.address).Debug("managers: Python 2 server detected")
+	}
+	if c.xml {
+		return decodeXMLReply(frame, name)
 	}
 	var v any
 	if err := connection.UnmarshalFrame(frame, &v); err != nil {
@@ -441,6 +460,9 @@ func (c *Client) Create(ctx context.Context, typeid string, args pickle.Tuple, k
 		return nil, err
 	}
 	t, ok := v.(pickle.Tuple)
+	if l, isList := v.(*pickle.List); isList { // xmlrpclib
+		t, ok = pickle.Tuple(l.Items), true
+	}
 	if !ok || len(t) != 2 {
 		return nil, fmt.Errorf("managers: create returned %s, not (ident, exposed)", pickle.Repr(v))
 	}

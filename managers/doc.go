@@ -26,6 +26,13 @@
 // methods of any Go value under snake_case Python names). They must be safe for concurrent use:
 // like CPython, the server does not serialise calls to one object.
 //
+// Values arrive in the pickle value model (package pickle: *pickle.Dict, pickle.Tuple, ...),
+// which prints as Python's repr. For Go types, [NewTypedQueue] (and [NewTypedQueueProxy] on the
+// client side) give a [TypedQueue] whose Get decodes each item into a struct with `pickle:"name"`
+// field tags; [DecodeAs] and [CallInto] do the same for single values and calls. Instances of
+// the clients' own classes (namedtuples, enum members, dataclasses) stay intact, and compare and
+// hash by value as dict keys, set members and list items (see package pickle).
+//
 // # Wire protocol
 //
 // Every connection is authenticated (package connection) and carries pickled tuples. A one-shot
@@ -38,6 +45,18 @@
 // request: protocol 2 with Python 2 names for a Python 2 client, protocol 3 for 3.6/3.7, 4 (or 5)
 // for 3.8+. See https://docs.python.org/3/library/multiprocessing.html#managers and
 // PROTOCOL.md section 4 in the project's spec.
+//
+// # Serializers
+//
+// A manager made with BaseManager(..., serializer='xmlrpclib') sends the same requests and
+// replies as XML-RPC documents instead of pickles. The server serves such clients on the same
+// port as pickle clients: a connection's first frame tells its serializer (a document starts
+// with '<', which no pickle does), and the connection's replies use it. XML-RPC carries less than
+// pickle: a tuple arrives as a list, dict keys must be str, integers must fit in 64 bits (32 for
+// what CPython itself can send), and exceptions, proxies and other objects cannot travel. An
+// exception reaches an xmlrpclib client as a RemoteError whose text ends with the exception's
+// "Type: message" line; a reply XML-RPC cannot carry becomes '#UNSERIALIZABLE' for that call
+// only. The Go client speaks it with ClientConfig.Serializer = [SerializerXMLRPCLib].
 //
 // # Reference counts
 //

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mpgo/mpgo/connection"
 	"github.com/mpgo/mpgo/internal/pymock"
+	"github.com/mpgo/mpgo/internal/xmlrpc"
 	"github.com/mpgo/mpgo/managers"
 	"github.com/mpgo/mpgo/pickle"
 )
@@ -55,6 +56,9 @@ func fuzzSeeds(tb testing.TB) [][]byte {
 				tb.Fatal(err)
 			}
 			seeds = append(seeds, append([]byte{0}, b...), append([]byte{1}, b...))
+		}
+		if x, err := xmlrpc.Marshal(r); err == nil { // an xmlrpclib client's request
+			seeds = append(seeds, append([]byte{0}, x...), append([]byte{1}, x...))
 		}
 	}
 	return append(seeds, []byte{0, 'g', 'a', 'r', 'b'}, []byte{1, 0x80, 4, 0x95, 0xff, 0xff})

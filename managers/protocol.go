@@ -214,6 +214,7 @@ func (r Reply) Err() error {
 type wireDialect struct {
 	protocol int
 	python2  bool
+	xmlrpc   bool // an xmlrpclib client: XML-RPC documents, not pickles (see xmlrpc.go)
 }
 
 var (
@@ -226,6 +227,9 @@ var (
 // (Python 3 clients always send protocol 3 or more), 80 03 is 3.6/3.7, 80 04 is 3.8+, 80 05
 // is protocol 5. Anything else is answered like 3.8+.
 func detectDialect(frame []byte) wireDialect {
+	if isXMLFrame(frame) {
+		return dialectXMLRPC
+	}
 	if len(frame) >= 2 && frame[0] == 0x80 {
 		switch frame[1] {
 		case 2:

@@ -338,6 +338,10 @@ func convertInt(a any, t reflect.Type) (reflect.Value, error) {
 	switch x := a.(type) {
 	case int64:
 		n = x
+	case pickle.Py2Int:
+		n = int64(x)
+	case pickle.Py2Long:
+		n = int64(x)
 	case bool:
 		if x {
 			n = 1

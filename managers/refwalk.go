@@ -192,7 +192,8 @@ func (s *Server) resolveRefs(args pickle.Tuple, kwargs *pickle.Dict) (pickle.Tup
 }
 
 // rewriteRefs replaces every *Ref in a reply value by what this connection's client can use:
-// the proxy with the address the client reached us at (Python 3) or the referent's value (Python 2).
+// the proxy with the address the client reached us at (Python 3) or the referent's value (Python 2,
+// xmlrpclib).
 func (c *serverConn) rewriteRefs(v any) (any, error) {
 	if scalar(v) {
 		return v, nil
@@ -203,7 +204,7 @@ func (c *serverConn) rewriteRefs(v any) (any, error) {
 		if !ok {
 			return nil, false
 		}
-		if c.dialect.python2 {
+		if c.dialect.python2 || c.dialect.xmlrpc {
 			val, err := r.GetValue()
 			if err != nil {
 				if w.err == nil {

@@ -261,6 +261,9 @@ func decodeRequestSafe(frame []byte) (req Request, err error) {
 			err = fmt.Errorf("pickle: decoder panic: %v", p)
 		}
 	}()
+	if isXMLFrame(frame) {
+		return decodeXMLRequest(frame)
+	}
 	return decodeRequest(frame, connection.UnmarshalFrame)
 }
 
@@ -370,6 +373,9 @@ func (st *replyEnc) release() {
 
 // marshal pickles v in dialect d into st's buffer; the result is valid until st is released.
 func (st *replyEnc) marshal(d wireDialect, v any) ([]byte, error) {
+	if d.xmlrpc {
+		return st.marshalXML(v)
+	}
 	protocol := d.protocol
 	if protocol == 0 {
 		protocol = 4
@@ -395,6 +401,9 @@ func (c *serverConn) encodeReply(st *replyEnc, rep Reply) (frame []byte, err err
 		return nil, err
 	}
 	rep.Value = v
+	if c.dialect.xmlrpc {
+		rep = c.xmlReply(rep)
+	}
 	return st.marshal(c.dialect, st.replyTuple(rep))
 }
 

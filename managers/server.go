@@ -49,7 +49,7 @@ type Server struct {
 	HandshakeTimeout time.Duration
 
 	// MaxUnauthenticated bounds the connections still in their handshake; at the bound the
-	// oldest is shed to admit a new one. 0: connection.DefaultMaxUnauthenticated() (half the
+	// oldest is shed to admit a new one. 0: connection.DefaultMaxUnauthenticated() (three quarters of the
 	// file-descriptor limit, at least 1024); negative: no bound.
 	MaxUnauthenticated int
 

@@ -187,6 +187,10 @@ func asInt(v any) (n int64, isBig bool, ok bool) {
 	switch x := v.(type) {
 	case int64:
 		return x, false, true
+	case pickle.Py2Int:
+		return int64(x), false, true
+	case pickle.Py2Long:
+		return int64(x), false, true
 	case int:
 		return int64(x), false, true
 	case int32:
@@ -246,6 +250,10 @@ func truthy(v any) bool {
 	case bool:
 		return x
 	case int64:
+		return x != 0
+	case pickle.Py2Int:
+		return x != 0
+	case pickle.Py2Long:
 		return x != 0
 	case float64:
 		return x != 0

@@ -404,6 +404,10 @@ func (t *arrayType) toBytes(items []any) []byte {
 		switch n := x.(type) {
 		case int64:
 			u = uint64(n)
+		case pickle.Py2Int:
+			u = uint64(n)
+		case pickle.Py2Long:
+			u = uint64(n)
 		case *big.Int:
 			u = n.Uint64()
 		}

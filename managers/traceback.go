@@ -95,8 +95,7 @@ func panicReply(where, code string, p any) Reply {
 
 // unserializableText is the '#UNSERIALIZABLE' text for an encoding failure.
 func unserializableText(err error) string {
-	msg := strings.TrimPrefix(err.Error(), "pickle: ")
-	return traceback("serve_client", "send(msg)", "TypeError: "+msg)
+	return traceback("serve_client", "send(msg)", encodeErrorException(err))
 }
 
 // pyClassName is the class name shown for obj in tracebacks: the wrapped type of a

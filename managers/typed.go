@@ -34,6 +34,10 @@ func resultInt(v any, err error) (int, error) {
 	switch n := v.(type) {
 	case int64:
 		return int(n), nil
+	case pickle.Py2Int:
+		return int(n), nil
+	case pickle.Py2Long:
+		return int(n), nil
 	case bool:
 		if n {
 			return 1, nil
@@ -51,6 +55,10 @@ func resultBool(v any, err error) (bool, error) {
 	case bool:
 		return b, nil
 	case int64:
+		return b != 0, nil
+	case pickle.Py2Int:
+		return b != 0, nil
+	case pickle.Py2Long:
 		return b != 0, nil
 	case nil:
 		return false, nil

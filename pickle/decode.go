@@ -771,6 +771,17 @@ func (d *Decoder) parseIntText(s []byte, long bool) any {
 	return normInt(b)
 }
 
+// py2Long decodes a LONG1 or LONG4 argument; the value is a Py2Long when
+// it is in the 32-bit range and minimally encoded, as only Python 2 writes
+// such a value (a long; Python 3 writes ints of that range with BININT).
+func py2Long(p []byte) any {
+	v := decodeLong(p)
+	if i, ok := v.(int64); ok && i >= math.MinInt32 && i <= math.MaxInt32 && len(p) == long1Len(i) {
+		return Py2Long(i)
+	}
+	return v
+}
+
 // normInt returns b as int64 when it fits.
 func normInt(b *big.Int) any {
 	if b.IsInt64() {
@@ -1044,13 +1055,18 @@ func (d *Decoder) step(op byte) {
 		case "01":
 			d.push(true, 0)
 		default:
-			d.push(d.parseIntText(line, false), 0)
+			v := d.parseIntText(line, false)
+			if i, ok := v.(int64); ok && (i < math.MinInt32 || i > math.MaxInt32) {
+				v = Py2Int(i) // only 64-bit Python 2 writes such an int this way
+			}
+			d.push(v, 0)
 		}
 	case opLong:
+		// not py2Long: Python 3.6 writes every int so at protocol 0
 		d.push(d.parseIntText(d.readLine(), true), 0)
 	case opLong1:
 		n := d.readLength(1)
-		d.push(decodeLong(d.read(n)), 0)
+		d.push(py2Long(d.read(n)), 0)
 	case opLong4:
 		p := d.read(4)
 		n := int32(binary.LittleEndian.Uint32(p))
@@ -1059,7 +1075,7 @@ func (d *Decoder) step(op byte) {
 		}
 		d.pos -= 4
 		n2 := d.readLength(4)
-		d.push(decodeLong(d.read(n2)), 0)
+		d.push(py2Long(d.read(n2)), 0)
 	case opBinfloat:
 		d.push(d.boxFloat(math.Float64frombits(binary.BigEndian.Uint64(d.read(8)))), 0)
 	case opFloat:

@@ -18,6 +18,8 @@
 //	None                                     nil
 //	bool                                     bool
 //	int (and Python 2 long)                  int64, or *big.Int when it does not fit (always normalised)
+//	Python 2 int beyond 32 bits (INT text)   Py2Int (so that it goes back to Python 2 as an int)
+//	Python 2 long within 32 bits (LONG1)     Py2Long (so that it goes back to Python 2 as a long)
 //	float                                    float64
 //	complex                                  complex128
 //	str (3.x) / unicode (2.x)                string (lone surrogates are kept as WTF-8 bytes)
@@ -32,6 +34,12 @@
 //	a global used as a value (e.g. float)    Global{Module, Name}
 //	anything else (instances, exceptions,    *Object{Class, Kind, Args, Kwargs, State, ListItems, DictItems},
 //	  slice, datetime, Token, RebuildProxy)    unless a Registry maps the class to a Go type
+//
+// The value-model types print as Python's repr (fmt's %v and %s: String),
+// and encode to JSON as `mpgo pickle json` writes them (MarshalJSON): a
+// dict with str keys as an object, lists and tuples as arrays, other
+// values in tagged forms such as {"$bytes": "<base64>"} (see the table of
+// package internal/pyjson, repeated at MarshalJSON).
 //
 // Module names are normalised to Python 3 names when decoding (__builtin__
 // and exceptions become builtins, Queue becomes queue, copy_reg becomes
@@ -67,6 +75,26 @@
 // Equal, Hash, Compare, Repr, Str and TypeName give Python's ==, hash, <,
 // repr(), str() and type names for value-model values, for code that
 // implements Python objects in Go (a shared dict or list).
+//
+// Instances of classes the package has no Go type for (*Object) cannot run
+// their class's __eq__, __hash__ or __lt__, so they follow one rule: two
+// objects of the same class built the same way from equal arguments, equal
+// state and equal list and dict items (what a pickle round trip of one
+// value gives, at any protocol and from Python 2 or 3) are equal and hash
+// equally, whatever their contents (a state dict holding lists included).
+// So namedtuples, enum members, frozen dataclasses and other value-like
+// classes work as dict keys, set members and in list.index/count/remove.
+// Python differs where a class defines equality otherwise: two instances of
+// a plain class are unequal there (identity), an IntEnum member equals its
+// int. A namedtuple also equals, hashes and orders like the plain tuple of
+// its fields, as in Python, when the pickle shows it is one: at protocols
+// 0 and 1 copyreg._reconstructor(cls, tuple, fields) proves it; at protocol
+// 2 and above a namedtuple is cls.__new__(cls, *fields) with no state, which
+// is taken for a tuple when there are at least two fields (a one-field
+// namedtuple is not: a str or int subclass instance pickles the same way;
+// a complex subclass instance with no __dict__ is, wrongly, taken for the
+// tuple (real, imag)). Ordering any other object is a *TypeError naming
+// its class, since only the class's own code could order it.
 //
 // # Usage
 //

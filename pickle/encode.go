@@ -416,6 +416,10 @@ func (e *Encoder) save(v any) {
 		e.saveBytes(x)
 	case Py2String:
 		e.savePy2Str(string(x))
+	case Py2Int:
+		e.savePy2Int(int64(x))
+	case Py2Long:
+		e.savePy2Long(int64(x))
 	case *big.Int:
 		if x == nil {
 			e.write1(opNone)
@@ -561,21 +565,7 @@ func (e *Encoder) saveInt(i int64) {
 		}
 	}
 	if e.proto >= 2 {
-		// LONG1 with the minimal two's complement bytes
-		var b [8]byte
-		binary.LittleEndian.PutUint64(b[:], uint64(i))
-		n := 8
-		for n > 1 {
-			last, prev := b[n-1], b[n-2]
-			if last == 0 && prev&0x80 == 0 || last == 0xff && prev&0x80 != 0 {
-				n--
-				continue
-			}
-			break
-		}
-		e.ensureFrame()
-		e.buf = append(e.buf, opLong1, byte(n))
-		e.buf = append(e.buf, b[:n]...)
+		e.saveLong1(i)
 		return
 	}
 	e.ensureFrame()
@@ -585,9 +575,68 @@ func (e *Encoder) saveInt(i int64) {
 		e.buf = append(e.buf, '\n')
 		return
 	}
+	e.saveLongText(i)
+}
+
+// savePy2Int writes a Python 2 int as Python 2 does: the INT text form when
+// it is outside the 32-bit range (at every protocol), else as an int.
+func (e *Encoder) savePy2Int(i int64) {
+	if i >= math.MinInt32 && i <= math.MaxInt32 {
+		e.saveInt(i)
+		return
+	}
+	e.ensureFrame()
+	e.buf = append(e.buf, opInt)
+	e.buf = strconv.AppendInt(e.buf, i, 10)
+	e.buf = append(e.buf, '\n')
+}
+
+// savePy2Long writes a Python 2 long as Python 2 does: LONG1 at protocol 2
+// and above, the LONG text form below.
+func (e *Encoder) savePy2Long(i int64) {
+	if e.proto >= 2 {
+		e.saveLong1(i)
+		return
+	}
+	e.ensureFrame()
+	e.saveLongText(i)
+}
+
+// saveLongText writes the LONG text form (the frame is ensured).
+func (e *Encoder) saveLongText(i int64) {
 	e.buf = append(e.buf, opLong)
 	e.buf = strconv.AppendInt(e.buf, i, 10)
 	e.buf = append(e.buf, 'L', '\n')
+}
+
+// long1Len is the number of bytes of i's minimal two's complement form
+// (none for 0, as pickle.encode_long).
+func long1Len(i int64) int {
+	if i == 0 {
+		return 0
+	}
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(i))
+	n := 8
+	for n > 1 {
+		last, prev := b[n-1], b[n-2]
+		if last == 0 && prev&0x80 == 0 || last == 0xff && prev&0x80 != 0 {
+			n--
+			continue
+		}
+		break
+	}
+	return n
+}
+
+// saveLong1 writes i with LONG1 and the minimal two's complement bytes.
+func (e *Encoder) saveLong1(i int64) {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(i))
+	n := long1Len(i)
+	e.ensureFrame()
+	e.buf = append(e.buf, opLong1, byte(n))
+	e.buf = append(e.buf, b[:n]...)
 }
 
 func (e *Encoder) saveUint(u uint64) {

@@ -22,6 +22,8 @@ type walk struct {
 	steps int
 	eq    map[[2]memoKey]bool
 	hash  map[memoKey]uint64
+	loose map[memoKey]uint64 // hashLoose results, after walkMemoAfter steps
+	open  []memoKey          // containers hashLoose is inside, for cycles
 }
 
 // walkMemoAfter is the number of containers visited before results are
@@ -41,6 +43,8 @@ func identKey(v any) (memoKey, bool) {
 		return memoKey{unsafe.Pointer(x), keyDict}, true
 	case *Set:
 		return memoKey{unsafe.Pointer(x), keySet}, true
+	case *Object:
+		return memoKey{unsafe.Pointer(x), keyObject}, true
 	case FrozenSet:
 		if x.t != nil {
 			return memoKey{unsafe.Pointer(x.t), keyFrozen}, true
@@ -123,6 +127,10 @@ func asNumber(v any) (number, bool) {
 		return number{kind: numFloat, f: float64(x)}, true
 	case complex64:
 		return number{kind: numComplex, c: complex128(x)}, true
+	case Py2Int:
+		return number{kind: numInt, i: int64(x)}, true
+	case Py2Long:
+		return number{kind: numInt, i: int64(x)}, true
 	}
 	return number{}, false
 }
@@ -239,8 +247,8 @@ func numCompare(a, b number) (int, bool) {
 // bytes equal a bytearray with the same content, tuples and lists compare
 // item by item but a list never equals a tuple, dicts ignore order, a set
 // equals a frozenset with the same items, Globals compare by name and
-// *Object by identity. Containers holding themselves compare equal to
-// themselves (identity shortcut, as CPython does for items).
+// *Object by value (see Object). Containers holding themselves compare
+// equal to themselves (identity shortcut, as CPython does for items).
 func Equal(a, b any) bool {
 	var w walk
 	return equal(a, b, 0, &w)
@@ -362,7 +370,7 @@ func equal(a, b any, depth int, w *walk) bool {
 func equalContainer(a, b any, depth int, w *walk) bool {
 	switch x := a.(type) {
 	case Tuple:
-		y, ok := b.(Tuple)
+		y, ok := tupleOf(b)
 		return ok && itemsEqual(x, y, depth, w)
 	case *Dict:
 		y, ok := b.(*Dict)
@@ -371,7 +379,12 @@ func equalContainer(a, b any, depth int, w *walk) bool {
 		y, ok := b.(Global)
 		return ok && x == y
 	case *Object:
-		return false
+		if f, ok := tupleFields(x); ok {
+			y, ok := tupleOf(b)
+			return ok && itemsEqual(f, y, depth, w)
+		}
+		y, ok := b.(*Object)
+		return ok && objectsEqual(x, y, depth, w)
 	}
 	if x, ok := listItems(a); ok {
 		y, ok := listItems(b)
@@ -541,7 +554,8 @@ func unhashable(v any) error {
 }
 
 // Hash returns a hash of v consistent with Equal: numbers hash like CPython
-// (hash(1) == hash(1.0) == hash(True)), strings with a per-process seed.
+// (hash(1) == hash(1.0) == hash(True)), strings with a per-process seed,
+// an *Object from its class and contents (see Object).
 // Mutable values (list, dict, set, bytearray) return a *TypeError
 // "unhashable type: 'list'". Other Go values of comparable types (such as
 // the DateTime a Registry makes of a datetime) hash by value, consistently
@@ -585,9 +599,9 @@ func hashValue(v any, depth int, w *walk) (uint64, error) {
 		}
 		return hashItems(x, depth, w)
 	case Global:
-		return hashString(x.Module) ^ (hashString(x.Name) * 31), nil
+		return hashGlobal(x), nil
 	case *Object:
-		return uint64(uintptr(unsafe.Pointer(x))) >> 3, nil
+		return hashObject(x, depth, w)
 	case FrozenSet:
 		return hashSet(x.t), nil
 	case *List, []any, *Dict, *Set, ByteArray, map[string]any:
@@ -694,14 +708,26 @@ func TypeName(v any) string {
 }
 
 func notOrderable(a, b any) error {
-	return &TypeError{Msg: "'<' not supported between instances of '" + TypeName(a) + "' and '" + TypeName(b) + "'"}
+	msg := "'<' not supported between instances of '" + TypeName(a) + "' and '" + TypeName(b) + "'"
+	o, ok := a.(*Object)
+	if _, tuple := tupleFields(o); !ok || o == nil || tuple {
+		o, ok = b.(*Object)
+	}
+	if _, tuple := tupleFields(o); ok && o != nil && !tuple {
+		// Python may well order these (a dataclass with order=True, a class
+		// with __lt__): say why we do not
+		msg += " (mpgo cannot run the comparison methods of " + o.Class.String() + ")"
+	}
+	return &TypeError{Msg: msg}
 }
 
 // Compare orders a and b as Python's < does and returns -1, 0 or +1. Numbers
 // compare across types (a NaN compares as 0: neither is smaller), strings by
 // code point, bytes bytewise, tuples and lists lexicographically (a list only
-// with a list). Anything else, and mixed types, fail with a *TypeError whose
-// text is CPython's: "'<' not supported between instances of 'str' and 'int'".
+// with a list; a namedtuple, see Object, as a tuple). Anything else, and
+// mixed types, fail with a *TypeError whose text is CPython's: "'<' not
+// supported between instances of 'str' and 'int'"; for an *Object, whose
+// ordering is the class's own code, the text adds that mpgo cannot run it.
 func Compare(a, b any) (int, error) {
 	var w walk
 	return compare(a, b, 0, &w)
@@ -730,8 +756,8 @@ func compare(a, b any, depth int, w *walk) (int, error) {
 		}
 		return 0, notOrderable(a, b)
 	}
-	if x, ok := a.(Tuple); ok {
-		if y, ok := b.(Tuple); ok {
+	if x, ok := tupleOf(a); ok {
+		if y, ok := tupleOf(b); ok {
 			return compareItems(x, y, depth, w)
 		}
 		return 0, notOrderable(a, b)

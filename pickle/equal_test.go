@@ -39,7 +39,7 @@ func TestEqual(t *testing.T) {
 		{"a", "a"}, {Py2String("a"), "a"}, {[]byte("a"), ByteArray("a")},
 		{Tuple{int64(1), "x"}, Tuple{1.0, "x"}}, {NewList(int64(1)), NewList(true)}, {d1, d2},
 		{mustSet(int64(1), "a"), mustFrozen("a", 1.0)}, {Global{"m", "n"}, Global{"m", "n"}},
-		{nil, nil}, {l, l}, {o1, o1}, {int(3), int64(3)}, {uint8(3), 3.0}, {[]any{int64(1)}, NewList(int64(1))},
+		{nil, nil}, {l, l}, {o1, o1}, {o1, o2}, {int(3), int64(3)}, {uint8(3), 3.0}, {[]any{int64(1)}, NewList(int64(1))},
 		{FrozenSet{}, mustFrozen()},
 	}
 	for _, p := range eq {
@@ -54,7 +54,7 @@ func TestEqual(t *testing.T) {
 	}
 	ne := [][2]any{
 		{math.NaN(), math.NaN()}, {"a", []byte("a")}, {Tuple{}, NewList()}, {int64(1), "1"}, {nil, false},
-		{o1, o2}, {big1, math.Ldexp(1, 64) + 1e5}, {complex(1, 1), int64(1)}, {Py2String("a"), []byte("a")},
+		{o1, NewObject(Global{"m", "C"}, int64(1))}, {o1, NewObject(Global{"m", "D"})}, {big1, math.Ldexp(1, 64) + 1e5}, {complex(1, 1), int64(1)}, {Py2String("a"), []byte("a")},
 		{NewList(int64(1)), NewList(int64(2))}, {Global{"m", "n"}, Global{"m", "o"}}, {mustSet(int64(1)), mustSet(int64(2))},
 		{int64(math.MaxInt64), float64(math.MaxInt64)}, // 2**63-1 != 2**63
 	}

@@ -2,6 +2,7 @@ package pickle_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 
 	"github.com/mpgo/mpgo/pickle"
@@ -98,4 +99,23 @@ func ExampleUnmarshalOwned() {
 	fmt.Printf("%d bytes of %#x\n", len(payload), payload[0])
 	// Output:
 	// 1048576 bytes of 0xab
+}
+
+// Values received from Python print as Python's repr and encode to JSON.
+func ExampleDict_String() {
+	// what a Python client sends for {'id': 1, 'tags': ('a', b'\x00')}
+	data := []byte("\x80\x04\x95\x1d\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x02id\x94K\x01\x8c\x04tags\x94\x8c\x01a\x94C\x01\x00\x94\x86\x94u.")
+	var v any
+	if err := pickle.Unmarshal(data, &v); err != nil {
+		panic(err)
+	}
+	fmt.Println(v)
+	j, err := json.Marshal(map[string]any{"received": v})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(string(j))
+	// Output:
+	// {'id': 1, 'tags': ('a', b'\x00')}
+	// {"received":{"id":1,"tags":["a",{"$bytes":"AA=="}]}}
 }

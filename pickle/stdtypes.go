@@ -94,6 +94,10 @@ func intArg(v any) (int64, bool) {
 	switch x := v.(type) {
 	case int64:
 		return x, true
+	case Py2Int:
+		return int64(x), true
+	case Py2Long:
+		return int64(x), true
 	case int:
 		return int64(x), true
 	case bool:

@@ -59,7 +59,7 @@ func keyEqual(a, b any) bool {
 // the common scalar keys that cannot fail.
 func checkHashable(key any) error {
 	switch key.(type) {
-	case string, int64, nil, bool, float64, Py2String, []byte, *Object, Global:
+	case string, int64, nil, bool, float64, Py2String, []byte, Global:
 		return nil
 	}
 	_, err := Hash(key)

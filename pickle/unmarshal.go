@@ -206,6 +206,10 @@ func describe(v any) string {
 	switch x := v.(type) {
 	case int64:
 		return "int " + strconv.FormatInt(x, 10)
+	case Py2Int:
+		return "int " + strconv.FormatInt(int64(x), 10)
+	case Py2Long:
+		return "int " + strconv.FormatInt(int64(x), 10)
 	case *big.Int:
 		if x != nil {
 			return "int " + x.String()
@@ -364,6 +368,11 @@ func (d *unmarshalState) convert(v any, vt reflect.Type, rv reflect.Value, depth
 		rv.SetInt(int64(dur))
 		return nil
 	case bigIntType:
+		if n, ok := v.(Py2Int); ok {
+			v = int64(n)
+		} else if n, ok := v.(Py2Long); ok {
+			v = int64(n)
+		}
 		switch x := v.(type) {
 		case int64:
 			rv.Set(reflect.ValueOf(*big.NewInt(x)))
@@ -394,6 +403,10 @@ func (d *unmarshalState) convert(v any, vt reflect.Type, rv reflect.Value, depth
 			}
 		case int64:
 			r = new(big.Rat).SetInt64(x)
+		case Py2Int:
+			r = new(big.Rat).SetInt64(int64(x))
+		case Py2Long:
+			r = new(big.Rat).SetInt64(int64(x))
 		case *big.Int:
 			r = new(big.Rat).SetInt(x)
 		case float64:

@@ -33,6 +33,24 @@ type ByteArray []byte
 // Python 2 str at protocols 0 to 2 (and as a str at protocol 3 and above).
 type Py2String string
 
+// Py2Int is a Python 2 int outside the 32-bit range: a plain int of 64-bit
+// Python 2 (2**40, say), which Python 2 pickles with the INT opcode's text
+// form at every protocol and Python 3 never does (Python 3 writes LONG1).
+// The decoder makes one of such an INT, so that the value goes back to
+// Python 2 as an int, not a long; Python 3 reads it as an int. It is a
+// number like int64 for Equal, Hash, Compare and Unmarshal.
+type Py2Int int64
+
+// Py2Long is a Python 2 long inside the 32-bit range (5L), which Python 2
+// pickles with LONG1 at protocol 2 and above and Python 3 never does (it
+// writes such ints with BININT). The decoder makes one of such a LONG1, so
+// that the value goes back to Python 2 as a long; Python 3 reads it as an
+// int. (The LONG text form of protocols 0 and 1 gives an int64: Python 3.6
+// writes every int so.) Longs outside the 32-bit range are
+// int64 or *big.Int, which the encoder writes as longs anyway. It is a
+// number like int64 for Equal, Hash, Compare and Unmarshal.
+type Py2Long int64
+
 // Global is a Python global (a module attribute, typically a class or a
 // function) used as a value, such as the type float. Module is always the
 // Python 3 module name.
@@ -77,8 +95,10 @@ func (k BuildKind) String() string {
 // Object is a Python object the value model has no Go type for: class
 // instances, exceptions, slices, datetime values, multiprocessing Tokens and
 // so on. It records how the pickle built the object, so that encoding it
-// again gives Python back an equal object. It is always used as *Object;
-// Python equality of objects is identity.
+// again gives Python back an equal object. It is always used as *Object.
+// Equal, Hash and Compare treat objects by value (the same class built from
+// equal arguments, state and items), a namedtuple as the tuple of its
+// fields: see "Python semantics" in the package documentation.
 type Object struct {
 	Class     Global     // the class or callable
 	Kind      BuildKind  // how it was created

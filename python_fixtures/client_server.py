@@ -1,6 +1,6 @@
 """A CPython manager server for the Go client's compat tests (managers_client_test.go).
 
-    python client_server.py --authkey-hex HEX [--mode sync|base]
+    python client_server.py --authkey-hex HEX [--mode sync|base] [--serializer pickle|xmlrpclib]
 
 Starts Server(...).serve_forever() (BaseManager.get_server()) on ('127.0.0.1', 0) and prints one
 JSON line {"host": ..., "port": ..., "version": ...} once it listens. --mode sync uses a
@@ -66,6 +66,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--authkey-hex", required=True)
     ap.add_argument("--mode", choices=["sync", "base"], default="sync")
+    ap.add_argument("--serializer", choices=["pickle", "xmlrpclib"], default="pickle")
     a = ap.parse_args()
     key = binascii.unhexlify(a.authkey_hex)
     # Proxies rebuilt inside this process (nested proxies) authenticate with the process key.
@@ -81,7 +82,7 @@ def main():
     M.register("Child", None, exposed=("get", "add"), create_method=False)
     M.register("get_queue", callable=get_queue)
 
-    m = M(address=("127.0.0.1", 0), authkey=key)
+    m = M(address=("127.0.0.1", 0), authkey=key, serializer=a.serializer)
     server = m.get_server()
     addr = server.address
     sys.stdout.write(json.dumps({"host": addr[0], "port": addr[1],

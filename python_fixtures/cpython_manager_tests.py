@@ -16,6 +16,9 @@ Modes:
                                       (get_server().serve_forever()) and test it the same way:
                                       connected, not started; shows which tests fail on CPython too
 Options:
+  --xmlrpclib       run CPython's test of a manager with serializer='xmlrpclib' instead
+                    (_TestRemoteManager.test_remote) against the server under test, which must
+                    register 'get_queue' (a shared queue): see patch_remote_managers
   --only REGEX      run only tests whose id matches REGEX
   --list            list the test ids and exit
 
@@ -62,6 +65,7 @@ def main():
     ap.add_argument('--authkey-hex', default='')
     ap.add_argument('--cpython-server', action='store_true')
     ap.add_argument('--only', default='')
+    ap.add_argument('--xmlrpclib', action='store_true')
     ap.add_argument('--list', action='store_true')
     opts = ap.parse_args()
 
@@ -102,6 +106,45 @@ def connect(address, authkey):
     m = multiprocessing.managers.SyncManager(address=address, authkey=authkey)
     m.connect()
     return m
+
+
+def patch_remote_managers(tm, address, authkey):
+    """_TestRemoteManager.test_remote starts a CPython QueueManager server (serializer='xmlrpclib',
+    a random key) and connects QueueManager2 clients to it, one in a child process. Here every
+    QueueManager and QueueManager2 it makes gets the address and key of the server under test,
+    start() connects instead of starting a server, and shutdown() leaves the server running."""
+    from multiprocessing.managers import BaseManager
+
+    def __init__(self, **kwds):
+        kwds['address'], kwds['authkey'] = address, authkey
+        BaseManager.__init__(self, **kwds)
+
+    def start(self, *args, **kwds):
+        self.connect()
+        self.shutdown = lambda: None
+
+    for cls in (tm.QueueManager, tm.QueueManager2):
+        cls.__init__ = __init__
+    tm.QueueManager.start = start
+
+
+def install_remote(address, authkey):
+    """--xmlrpclib: install only _TestRemoteManager, patched (see patch_remote_managers)."""
+    if sys.version_info[0] == 2:
+        import test.test_multiprocessing as tm
+        cls = tm.testcases_manager['WithManagerTestRemoteManager']
+    else:
+        import test._test_multiprocessing as tm
+        # The test uses no manager of its mixin: a mixin that starts none.
+        class NoManagerMixin(tm.BaseMixin):
+            TYPE = 'manager'
+            Process = multiprocessing.Process
+
+        cls = type('WithManagerTestRemoteManager', (tm._TestRemoteManager, NoManagerMixin, unittest.TestCase), {})
+        cls.__qualname__ = cls.__name__
+    cls.__module__ = __name__
+    patch_remote_managers(tm, address, authkey)
+    return {cls.__name__: cls}, []
 
 
 def install_py2(address, authkey):
@@ -215,7 +258,10 @@ def test_id(test):
 
 def run(address, authkey, opts):
     multiprocessing.current_process().authkey = authkey
-    classes, not_installed = install(address, authkey)
+    if opts.xmlrpclib:
+        classes, not_installed = install_remote(address, authkey)
+    else:
+        classes, not_installed = install(address, authkey)
     suite = unittest.TestSuite()
     loader = unittest.TestLoader()
     for name in sorted(classes):

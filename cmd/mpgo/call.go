@@ -20,17 +20,19 @@ func init() {
 
 // clientFlags are the flags shared by call and inspect.
 type clientFlags struct {
-	address   string
-	key       keyFlags
-	dialect   string
-	timeout   time.Duration
-	handshake time.Duration
+	address    string
+	key        keyFlags
+	dialect    string
+	serializer string
+	timeout    time.Duration
+	handshake  time.Duration
 }
 
 func (f *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.address, "address", os.Getenv("MPGO_ADDRESS"), "manager address: HOST:PORT, a Unix socket path or @abstract (default $MPGO_ADDRESS)")
 	f.key.register(fs)
 	fs.StringVar(&f.dialect, "dialect", "auto", "pickle dialect: auto, python3 (protocol 4), python2 (protocol 2 for a 2.7 server)")
+	fs.StringVar(&f.serializer, "serializer", "pickle", "the server's serializer (BaseManager's serializer argument): pickle or xmlrpclib")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "overall time limit (0: none)")
 	fs.DurationVar(&f.handshake, "handshake-timeout", 0, "limit for each connection's handshake (0: 5s)")
 }
@@ -53,7 +55,10 @@ func (f *clientFlags) dial(ctx context.Context) (*managers.Client, context.Conte
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	cfg := &managers.ClientConfig{AuthKey: key, HandshakeTimeout: f.handshake}
+	cfg := &managers.ClientConfig{AuthKey: key, HandshakeTimeout: f.handshake, Serializer: f.serializer}
+	if f.serializer != managers.SerializerPickle && f.serializer != managers.SerializerXMLRPCLib {
+		return nil, nil, nil, usagef("unknown --serializer %q (pickle, xmlrpclib)", f.serializer)
+	}
 	switch f.dialect {
 	case "auto":
 	case "python3", "py3":

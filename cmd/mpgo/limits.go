@@ -28,7 +28,7 @@ func (f *limitFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.handshakeTimeout, "handshake-timeout", connection.DefaultHandshakeTimeout,
 		"time a new connection has to authenticate")
 	fs.IntVar(&f.maxUnauth, "max-unauthenticated", 0,
-		fmt.Sprintf("connections still authenticating, the oldest shed first (0: half the file-descriptor limit, here %d; -1: no limit)", connection.DefaultMaxUnauthenticated()))
+		fmt.Sprintf("connections still authenticating, the oldest shed first (0: three quarters of the file-descriptor limit, here %d; -1: no limit)", connection.DefaultMaxUnauthenticated()))
 	fs.IntVar(&f.maxUnauthPerAddr, "max-unauthenticated-per-address", connection.DefaultMaxUnauthenticatedPerAddress,
 		"the same per remote IP address (-1: no limit)")
 	fs.IntVar(&f.maxConns, "max-connections", 0,

@@ -39,18 +39,20 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 		keyf                keyFlags
 		logLevel, logFormat string
 		queues              stringList
+		shared              sharedList
 		shutdownTimeout     time.Duration
 		lim                 limitFlags
 	)
 	fs.StringVar(&address, "address", "127.0.0.1:50000", "listen address: HOST:PORT, a Unix socket path or @abstract")
 	keyf.register(fs)
 	fs.Var(&queues, "queue", "register a typeid NAME returning one shared queue (repeatable), like register('NAME', callable=lambda: queue)")
+	fs.Var(&shared, "shared", sharedUsage)
 	fs.StringVar(&logLevel, "log-level", "info", "log level: panic, fatal, error, warn, info, debug, trace")
 	fs.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&shutdownTimeout, "shutdown-timeout", 5*time.Second, "on SIGINT/SIGTERM, how long calls in flight may take to finish")
 	lim.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(sio.err, "usage: mpgo serve [--address HOST:PORT|/path.sock] [--authkey-file F | --authkey-hex H | $MPGO_AUTHKEY | --authkey K] [--queue NAME]... [--log-level L] [--log-format text|json] [limits]")
+		fmt.Fprintln(sio.err, "usage: mpgo serve [--address HOST:PORT|/path.sock] [--authkey-file F | --authkey-hex H | $MPGO_AUTHKEY | --authkey K] [--queue NAME]... [--shared NAME=TYPE(ARGS)]... [--log-level L] [--log-format text|json] [limits]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -104,6 +106,9 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 			return usagef("--queue %q: %v", name, err)
 		}
 	}
+	if err := registerShared(reg, shared, seen); err != nil {
+		return err
+	}
 
 	network, addr := connection.ParseAddress(address)
 	srv := &managers.Server{Registry: reg, Logger: log, MaxConnections: lim.maxConns}
@@ -132,6 +137,7 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 		fmt.Fprintf(&snippet, "    m = QueueManager(address=%s, authkey=%s); m.connect()\n", pyAddr, keyExpr)
 		fmt.Fprintf(&snippet, "    q = m.%s(); q.put('hello')\n", name)
 	}
+	writeSharedSnippet(&snippet, shared, pyAddr, keyExpr)
 	sio.out.Write(snippet.Bytes())
 
 	errc := make(chan error, 1)

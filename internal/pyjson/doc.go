@@ -4,6 +4,9 @@
 //
 // # Value model to JSON
 //
+// [Marshal] writes the form of pickle.ToJSON (which the MarshalJSON methods
+// of the value-model types use too):
+//
 //	Python (value model)          JSON
 //	None (nil)                    null
 //	bool                          true / false

@@ -11,10 +11,18 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/mpgo/mpgo/pickle"
 )
+
+// buildNames are the "build" names of ToJSON's object form.
+var buildNames = map[pickle.BuildKind]string{
+	pickle.BuildReduce:        "reduce",
+	pickle.BuildNewObj:        "newobj",
+	pickle.BuildNewObjEx:      "newobj_ex",
+	pickle.BuildInst:          "inst",
+	pickle.BuildReconstructor: "reconstructor",
+}
 
 // maxDepth bounds the nesting of values in both directions.
 const maxDepth = 10000
@@ -27,345 +35,18 @@ func Marshal(v any) ([]byte, error) {
 // MarshalIndent is like [Marshal] but formats the output as
 // encoding/json.MarshalIndent does.
 func MarshalIndent(v any, prefix, indent string) ([]byte, error) {
-	e := encoder{seen: map[any]string{}}
-	if err := e.value(v, "", 0); err != nil {
+	b, err := pickle.ToJSON(v)
+	if err != nil {
 		return nil, err
 	}
 	if prefix == "" && indent == "" {
-		return e.buf.Bytes(), nil
+		return b, nil
 	}
 	var out bytes.Buffer
-	if err := json.Indent(&out, e.buf.Bytes(), prefix, indent); err != nil {
+	if err := json.Indent(&out, b, prefix, indent); err != nil {
 		return nil, err
 	}
 	return out.Bytes(), nil
-}
-
-type encoder struct {
-	buf  bytes.Buffer
-	seen map[any]string // container identity -> JSON pointer of its first occurrence
-}
-
-// identity returns the identity key of a container, or nil.
-func identity(v any) any {
-	switch x := v.(type) {
-	case *pickle.List, *pickle.Dict, *pickle.Set, *pickle.Object:
-		return x
-	case pickle.FrozenSet:
-		if x.Len() == 0 {
-			return nil
-		}
-		return x
-	case pickle.Tuple:
-		if len(x) == 0 {
-			return nil
-		}
-		return unsafe.SliceData(x)
-	}
-	return nil
-}
-
-// escapePointer escapes a JSON pointer reference token.
-func escapePointer(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
-}
-
-func (e *encoder) value(v any, path string, depth int) error {
-	if depth > maxDepth {
-		return fmt.Errorf("pyjson: value nested deeper than %d levels", maxDepth)
-	}
-	depth++
-	if id := identity(v); id != nil {
-		if p, ok := e.seen[id]; ok {
-			e.buf.WriteString(`{"$ref":`)
-			e.str(p)
-			e.buf.WriteByte('}')
-			return nil
-		}
-		e.seen[id] = path
-	}
-	switch x := v.(type) {
-	case nil:
-		e.buf.WriteString("null")
-	case bool:
-		if x {
-			e.buf.WriteString("true")
-		} else {
-			e.buf.WriteString("false")
-		}
-	case int64:
-		e.buf.WriteString(strconv.FormatInt(x, 10))
-	case int:
-		e.buf.WriteString(strconv.Itoa(x))
-	case *big.Int:
-		if x == nil {
-			e.buf.WriteString("null")
-		} else {
-			e.buf.WriteString(x.String())
-		}
-	case float64:
-		e.float(x)
-	case complex128:
-		e.buf.WriteString(`{"$complex":[`)
-		e.float(real(x))
-		e.buf.WriteByte(',')
-		e.float(imag(x))
-		e.buf.WriteString("]}")
-	case string:
-		e.str(x)
-	case pickle.Py2String:
-		if utf8.ValidString(string(x)) {
-			e.str(string(x))
-		} else {
-			e.tagged("$bytes", base64.StdEncoding.EncodeToString([]byte(x)))
-		}
-	case []byte:
-		e.tagged("$bytes", base64.StdEncoding.EncodeToString(x))
-	case pickle.ByteArray:
-		e.tagged("$bytearray", base64.StdEncoding.EncodeToString(x))
-	case pickle.Tuple:
-		return e.array(x, path, depth)
-	case *pickle.List:
-		return e.array(x.Items, path, depth)
-	case *pickle.Dict:
-		return e.dict(x.Items(), path, depth)
-	case *pickle.Set:
-		e.buf.WriteString(`{"$set":`)
-		if err := e.array(x.Items(), path+"/$set", depth); err != nil {
-			return err
-		}
-		e.buf.WriteByte('}')
-	case pickle.FrozenSet:
-		e.buf.WriteString(`{"$frozenset":`)
-		if err := e.array(x.Items(), path+"/$frozenset", depth); err != nil {
-			return err
-		}
-		e.buf.WriteByte('}')
-	case pickle.Global:
-		e.tagged("$global", x.Module+"."+x.Name)
-	case *pickle.Object:
-		return e.object(x, path, depth)
-	case pickle.Marshaler:
-		m, err := x.MarshalPickle()
-		if err != nil {
-			return fmt.Errorf("pyjson: %T: %w", v, err)
-		}
-		return e.value(m, path, depth)
-	case int32, int16, int8, uint8, uint16, uint32:
-		fmt.Fprint(&e.buf, x)
-	case uint, uint64:
-		fmt.Fprint(&e.buf, x)
-	case float32:
-		e.float(float64(x))
-	default:
-		return fmt.Errorf("pyjson: unsupported type %T", v)
-	}
-	return nil
-}
-
-func (e *encoder) tagged(tag, s string) {
-	e.buf.WriteString(`{"`)
-	e.buf.WriteString(tag)
-	e.buf.WriteString(`":`)
-	e.str(s)
-	e.buf.WriteByte('}')
-}
-
-// float writes a float as Python's repr does, which is valid JSON for finite
-// values; NaN and the infinities get the $float form.
-func (e *encoder) float(f float64) {
-	switch {
-	case math.IsNaN(f):
-		e.tagged("$float", "nan")
-	case math.IsInf(f, 1):
-		e.tagged("$float", "inf")
-	case math.IsInf(f, -1):
-		e.tagged("$float", "-inf")
-	default:
-		e.buf.WriteString(pickle.FloatRepr(f))
-	}
-}
-
-func (e *encoder) array(items []any, path string, depth int) error {
-	e.buf.WriteByte('[')
-	for i, it := range items {
-		if i > 0 {
-			e.buf.WriteByte(',')
-		}
-		if err := e.value(it, path+"/"+strconv.Itoa(i), depth); err != nil {
-			return err
-		}
-	}
-	e.buf.WriteByte(']')
-	return nil
-}
-
-func (e *encoder) pairs(items []pickle.DictItem, path string, depth int) error {
-	e.buf.WriteByte('[')
-	for i, it := range items {
-		if i > 0 {
-			e.buf.WriteByte(',')
-		}
-		p := path + "/" + strconv.Itoa(i)
-		e.buf.WriteByte('[')
-		if err := e.value(it.Key, p+"/0", depth); err != nil {
-			return err
-		}
-		e.buf.WriteByte(',')
-		if err := e.value(it.Value, p+"/1", depth); err != nil {
-			return err
-		}
-		e.buf.WriteByte(']')
-	}
-	e.buf.WriteByte(']')
-	return nil
-}
-
-func (e *encoder) dict(items []pickle.DictItem, path string, depth int) error {
-	for _, it := range items {
-		switch it.Key.(type) {
-		case string, pickle.Py2String:
-			continue
-		}
-		e.buf.WriteString(`{"$dict":`)
-		if err := e.pairs(items, path+"/$dict", depth); err != nil {
-			return err
-		}
-		e.buf.WriteByte('}')
-		return nil
-	}
-	e.buf.WriteByte('{')
-	for i, it := range items {
-		if i > 0 {
-			e.buf.WriteByte(',')
-		}
-		var k string
-		switch x := it.Key.(type) {
-		case string:
-			k = x
-		case pickle.Py2String:
-			k = string(x)
-		}
-		e.str(k)
-		e.buf.WriteByte(':')
-		if err := e.value(it.Value, path+"/"+escapePointer(k), depth); err != nil {
-			return err
-		}
-	}
-	e.buf.WriteByte('}')
-	return nil
-}
-
-var buildNames = map[pickle.BuildKind]string{
-	pickle.BuildReduce:        "reduce",
-	pickle.BuildNewObj:        "newobj",
-	pickle.BuildNewObjEx:      "newobj_ex",
-	pickle.BuildInst:          "inst",
-	pickle.BuildReconstructor: "reconstructor",
-}
-
-func (e *encoder) object(o *pickle.Object, path string, depth int) error {
-	e.buf.WriteString(`{"$class":`)
-	if o.Class == (pickle.Global{}) && o.Callable != nil {
-		e.buf.WriteString(`null,"callable":`)
-		if err := e.value(o.Callable, path+"/callable", depth); err != nil {
-			return err
-		}
-	} else {
-		e.str(o.Class.Module + "." + o.Class.Name)
-	}
-	e.buf.WriteString(`,"build":`)
-	b, ok := buildNames[o.Kind]
-	if !ok {
-		b = strconv.Itoa(int(o.Kind))
-	}
-	e.str(b)
-	e.buf.WriteString(`,"args":`)
-	args := o.Args
-	if args == nil {
-		args = pickle.Tuple{}
-	}
-	if err := e.array(args, path+"/args", depth); err != nil {
-		return err
-	}
-	if o.Kwargs != nil {
-		e.buf.WriteString(`,"kwargs":`)
-		if err := e.value(o.Kwargs, path+"/kwargs", depth); err != nil {
-			return err
-		}
-	}
-	if o.State != nil {
-		e.buf.WriteString(`,"state":`)
-		if err := e.value(o.State, path+"/state", depth); err != nil {
-			return err
-		}
-	}
-	if len(o.ListItems) > 0 {
-		e.buf.WriteString(`,"listitems":`)
-		if err := e.array(o.ListItems, path+"/listitems", depth); err != nil {
-			return err
-		}
-	}
-	if len(o.DictItems) > 0 {
-		e.buf.WriteString(`,"dictitems":`)
-		if err := e.pairs(o.DictItems, path+"/dictitems", depth); err != nil {
-			return err
-		}
-	}
-	e.buf.WriteByte('}')
-	return nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// str writes s as a JSON string. s is WTF-8: an encoded surrogate is written
-// as its \udXXX escape, and any other invalid byte b as the
-// surrogate-escape \udcXX (b + 0xdc00), as Python's surrogateescape does.
-func (e *encoder) str(s string) {
-	e.buf.WriteByte('"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				e.buf.WriteByte('\\')
-				e.buf.WriteByte(c)
-			case c == '\n':
-				e.buf.WriteString(`\n`)
-			case c == '\r':
-				e.buf.WriteString(`\r`)
-			case c == '\t':
-				e.buf.WriteString(`\t`)
-			case c < 0x20 || c == 0x7f:
-				e.buf.WriteString(`\u00`)
-				e.buf.WriteByte(hexDigits[c>>4])
-				e.buf.WriteByte(hexDigits[c&15])
-			default:
-				e.buf.WriteByte(c)
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			if len(s) >= i+3 && s[i] == 0xED && s[i+1] >= 0xA0 && s[i+1] <= 0xBF && s[i+2] >= 0x80 && s[i+2] <= 0xBF {
-				sur := 0xD000 | rune(s[i+1]&0x3F)<<6 | rune(s[i+2]&0x3F)
-				fmt.Fprintf(&e.buf, `\u%04x`, sur)
-				i += 3
-				continue
-			}
-			fmt.Fprintf(&e.buf, `\u%04x`, 0xDC00+int(c))
-			i++
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			fmt.Fprintf(&e.buf, `\u%04x`, r)
-		} else {
-			e.buf.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	e.buf.WriteByte('"')
 }
 
 // Unmarshal reads one JSON value from data into the value model (see the

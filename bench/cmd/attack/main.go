@@ -29,6 +29,8 @@ import (
 type options struct {
 	idle, slow, sources, tries, wrong, conc int
 	servers, python, mpgoBin, jsonOut       string
+	serveArgs                               string
+	warmup                                  int
 	timeout                                 time.Duration
 }
 
@@ -43,6 +45,8 @@ func main() {
 	flag.StringVar(&o.servers, "servers", "mpgo,cpython", "servers to attack: mpgo, cpython")
 	flag.StringVar(&o.python, "python", "3.13", "CPython version (pyenv) or path, for the client and the cpython server")
 	flag.StringVar(&o.mpgoBin, "mpgo", "", "mpgo binary (default: go build ./cmd/mpgo)")
+	flag.StringVar(&o.serveArgs, "serve-args", "", "extra `FLAGS` for mpgo serve, space-separated (e.g. \"--max-unauthenticated 12000\")")
+	flag.IntVar(&o.warmup, "wrong-warmup", 1000, "wrong-key handshakes before the RSS is first read (the runtime's pools and heap settle)")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "bound on the whole run")
 	flag.Parse()
@@ -112,7 +116,8 @@ func run(ctx context.Context, o *options) error {
 					return err
 				}
 			}
-			cmd := exec.Command(bin, "serve", "--address", "127.0.0.1:0", "--authkey-hex", hex.EncodeToString(key), "--queue", "get_queue")
+			args := []string{"serve", "--address", "127.0.0.1:0", "--authkey-hex", hex.EncodeToString(key), "--queue", "get_queue"}
+			cmd := exec.Command(bin, append(args, strings.Fields(o.serveArgs)...)...)
 			s, err = startServer(ctx, "mpgo", cmd, mpgoAddr)
 		case "cpython":
 			cmd := exec.Command(python, cpyServer, hex.EncodeToString(key))
@@ -150,6 +155,7 @@ func attack(ctx context.Context, o *options, s *server, python, probe string, ke
 	r.BaselineP50 = percentile(base, 50)
 
 	// Wrong keys, on the warmed-up server before the siege.
+	wrongKeys(ctx, s.addr, o.warmup, o.conc)
 	r.RSSBeforeKiB = rssKiB(s.pid())
 	linesBefore := s.lines.Load()
 	t0 := time.Now()
@@ -207,6 +213,9 @@ func (s *siege) start(ctx context.Context, idle, slow int) <-chan struct{} {
 	var once sync.Once
 	target := int64(idle + slow)
 	dialSem := make(chan struct{}, 64) // the ramp: 64 dials at a time
+	if target == 0 {
+		close(held)
+	}
 	for i := 0; i < idle+slow; i++ {
 		s.wg.Add(1)
 		go func(i int, slowloris bool) {
@@ -352,6 +361,9 @@ func percentile(v []float64, p float64) float64 {
 }
 
 func printResults(o *options, rs []*result) {
+	if o.serveArgs != "" {
+		fmt.Printf("mpgo serve %s\n", o.serveArgs)
+	}
 	fmt.Printf("\nsiege: %d idle + %d slowloris sockets over %d source addresses; probe: %d tries of connect + Queue + put + get (Python %s)\n",
 		o.idle, o.slow, o.sources, o.tries, o.python)
 	fmt.Printf("%-14s %8s %9s %8s %9s %9s %9s %9s %9s\n", "server", "held", "reopened", "ok/fail", "base p50", "p50", "p99", "max", "RSS")
@@ -359,7 +371,7 @@ func printResults(o *options, rs []*result) {
 		fmt.Printf("%-14s %8d %9d %4d/%-3d %8.1fms %8.1fms %8.1fms %8.1fms %7dMiB\n", r.Server, r.Held, r.Reopened, r.TriesOK, r.TriesFailed,
 			r.BaselineP50, r.P50MS, r.P99MS, r.MaxMS, r.SiegeRSSKiB>>10)
 	}
-	fmt.Printf("\nwrong keys: %d handshakes, %d at a time\n", o.wrong, o.conc)
+	fmt.Printf("\nwrong keys: %d handshakes, %d at a time, after %d to warm up\n", o.wrong, o.conc, o.warmup)
 	fmt.Printf("%-14s %9s %9s %9s %12s %9s\n", "server", "accepted", "refused", "seconds", "RSS growth", "log lines")
 	for _, r := range rs {
 		fmt.Printf("%-14s %9d %9d %9.1f %9d KiB %9d\n", r.Server, r.WrongAccepted, r.WrongFailed, r.WrongSeconds, r.RSSAfterKiB-r.RSSBeforeKiB, r.LogLines)
