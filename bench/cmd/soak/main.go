@@ -40,6 +40,7 @@ type options struct {
 	tolerance, rssTolerance      float64
 	pythons, jsonOut, serverArgs string
 	goroutines                   bool
+	progress                     time.Duration
 }
 
 func (o *options) register(fs *flag.FlagSet) {
@@ -66,6 +67,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.serverArgs, "server-args", "--write-timeout 2s", "extra arguments of mpgo serve, space separated")
 	fs.BoolVar(&o.goroutines, "goroutines", true, "build mpgo with -tags mpgo_pprof to count its goroutines (else only RSS, fds and objects)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file")
+	fs.DurationVar(&o.progress, "progress", time.Minute, "print a progress line this often (0: never)")
 }
 
 func main() {
@@ -211,7 +213,27 @@ func run(ctx context.Context, o *options, out io.Writer) (*report, error) {
 	fmt.Fprintf(out, "soak: baseline %s\n", base)
 	opsBefore, faultsBefore := h.ops.snapshot(), h.faults.snapshot()
 	t0 := time.Now()
+	stopProgress := make(chan struct{})
+	if o.progress > 0 {
+		tick := time.NewTicker(o.progress)
+		defer tick.Stop()
+		go func() {
+			for {
+				select {
+				case <-stopProgress:
+					return
+				case <-tick.C:
+				}
+				rss, _, _ := procStatus(srv.pid())
+				fds, _ := fdCount(srv.pid())
+				fmt.Fprintf(out, "soak: %v: %d operations, %d faults, server RSS %d KiB, %d fds, %d problems\n",
+					time.Since(t0).Round(time.Second), total(diff(h.ops.snapshot(), opsBefore)), total(diff(h.faults.snapshot(), faultsBefore)),
+					rss, fds, h.problemTotal())
+			}
+		}()
+	}
 	h.load(ctx, o.duration)
+	close(stopProgress)
 	rep.Seconds = time.Since(t0).Seconds()
 	rep.Ops, rep.Faults = diff(h.ops.snapshot(), opsBefore), diff(h.faults.snapshot(), faultsBefore)
 	rep.OpsWithWarmup, rep.FaultsWithWarmup = h.ops.snapshot(), h.faults.snapshot()
@@ -263,6 +285,19 @@ func run(ctx context.Context, o *options, out io.Writer) (*report, error) {
 		}
 	}
 	return rep, nil
+}
+
+func total(m map[string]int64) (n int64) {
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func (h *harness) problemTotal() int {
+	h.problemsMu.Lock()
+	defer h.problemsMu.Unlock()
+	return h.problemCount
 }
 
 func diff(a, b map[string]int64) map[string]int64 {
