@@ -41,6 +41,7 @@ type options struct {
 	pythons, jsonOut, serverArgs string
 	goroutines                   bool
 	progress                     time.Duration
+	profiles, serverLog          string
 }
 
 func (o *options) register(fs *flag.FlagSet) {
@@ -67,6 +68,8 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.serverArgs, "server-args", "--write-timeout 2s", "extra arguments of mpgo serve, space separated")
 	fs.BoolVar(&o.goroutines, "goroutines", true, "build mpgo with -tags mpgo_pprof to count its goroutines (else only RSS, fds and objects)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file")
+	fs.StringVar(&o.profiles, "profiles", "", "save the server's heap and goroutine profiles at the baseline and at the end in this directory (needs -goroutines)")
+	fs.StringVar(&o.serverLog, "server-log", "", "also write the server's log (stderr) to this file")
 	fs.DurationVar(&o.progress, "progress", time.Minute, "print a progress line this often (0: never)")
 }
 
@@ -181,7 +184,16 @@ func run(ctx context.Context, o *options, out io.Writer) (*report, error) {
 		raw[i] = byte(rand.IntN(256))
 	}
 	key := []byte("mpgo-soak-" + hex.EncodeToString(raw))
-	srv, err := startServer(ctx, bin, key, o.goroutines, strings.Fields(o.serverArgs))
+	var logFile io.Writer
+	if o.serverLog != "" {
+		f, err := os.Create(o.serverLog)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		logFile = f
+	}
+	srv, err := startServer(ctx, bin, key, o.goroutines, strings.Fields(o.serverArgs), logFile)
 	if err != nil {
 		return nil, err
 	}
@@ -211,6 +223,7 @@ func run(ctx context.Context, o *options, out io.Writer) (*report, error) {
 	}
 	rep.Baseline = base
 	fmt.Fprintf(out, "soak: baseline %s\n", base)
+	h.saveProfiles("baseline")
 	opsBefore, faultsBefore := h.ops.snapshot(), h.faults.snapshot()
 	t0 := time.Now()
 	stopProgress := make(chan struct{})
@@ -259,6 +272,7 @@ func run(ctx context.Context, o *options, out io.Writer) (*report, error) {
 		}
 	}
 	h.checkLocks(fctx, rep)
+	h.saveProfiles("final")
 	rep.ServerAlive = srv.alive()
 	// A clean shutdown must not panic either.
 	syscall.Kill(srv.pid(), syscall.SIGTERM)
@@ -478,6 +492,24 @@ func (h *harness) primePool(ctx context.Context) error {
 		err = errors.Join(err, <-errs)
 	}
 	return err
+}
+
+// saveProfiles writes the server's heap and goroutine profiles to
+// -profiles as heap-NAME.pb.gz and goroutines-NAME.txt (compare with go tool
+// pprof -base).
+func (h *harness) saveProfiles(name string) {
+	if h.o.profiles == "" || h.srv.pprofAddr == "" {
+		return
+	}
+	for file, path := range map[string]string{"heap-" + name + ".pb.gz": "/debug/pprof/heap", "goroutines-" + name + ".txt": "/debug/pprof/goroutine?debug=1"} {
+		body, err := h.srv.get(path)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(h.o.profiles, file), []byte(body), 0o644)
+		}
+		if err != nil {
+			h.problem("profile %s: %v", file, err)
+		}
+	}
 }
 
 // sample measures the server once (after a forced collection).

@@ -72,7 +72,8 @@ var servingRE = regexp.MustCompile(`serving on (\S+)`)
 
 // startServer runs bin serve in its own process group until it prints its
 // address. Its stderr (JSON log lines) is scanned for panics and errors.
-func startServer(ctx context.Context, bin string, key []byte, pprof bool, extra []string) (*server, error) {
+// When logFile is not nil, every stderr line is also written to it.
+func startServer(ctx context.Context, bin string, key []byte, pprof bool, extra []string, logFile io.Writer) (*server, error) {
 	args := append([]string{"serve", "--address", "127.0.0.1:0", "--queue", "soakq", "--queue", "soakvq",
 		"--log-format", "json"}, extra...)
 	cmd := exec.Command(bin, args...)
@@ -119,6 +120,9 @@ func startServer(ctx context.Context, bin string, key []byte, pprof bool, extra 
 		sc.Buffer(make([]byte, 64<<10), 4<<20)
 		for sc.Scan() {
 			s.scanLog(sc.Text())
+			if logFile != nil {
+				fmt.Fprintln(logFile, sc.Text())
+			}
 		}
 	}()
 	go func() {
