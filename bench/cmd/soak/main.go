@@ -68,7 +68,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.serverArgs, "server-args", "--write-timeout 2s", "extra arguments of mpgo serve, space separated")
 	fs.BoolVar(&o.goroutines, "goroutines", true, "build mpgo with -tags mpgo_pprof to count its goroutines (else only RSS, fds and objects)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file")
-	fs.StringVar(&o.profiles, "profiles", "", "save the server's heap and goroutine profiles at the baseline and at the end in this directory (needs -goroutines)")
+	fs.StringVar(&o.profiles, "profiles", "", "save the server's heap and goroutine profiles at the baseline and at the end in this directory (needs -goroutines; the server samples every 4 KiB allocated)")
 	fs.StringVar(&o.serverLog, "server-log", "", "also write the server's log (stderr) to this file")
 	fs.DurationVar(&o.progress, "progress", time.Minute, "print a progress line this often (0: never)")
 }
@@ -193,7 +193,13 @@ func run(ctx context.Context, o *options, out io.Writer) (*report, error) {
 		defer f.Close()
 		logFile = f
 	}
-	srv, err := startServer(ctx, bin, key, o.goroutines, strings.Fields(o.serverArgs), logFile)
+	var env []string
+	if o.profiles != "" {
+		// Sample every 4 KiB allocated (default 512 KiB), so that the profiles show
+		// differences of a few hundred KiB.
+		env = append(env, "GODEBUG=memprofilerate=4096")
+	}
+	srv, err := startServer(ctx, bin, key, o.goroutines, strings.Fields(o.serverArgs), logFile, env)
 	if err != nil {
 		return nil, err
 	}

@@ -73,11 +73,12 @@ var servingRE = regexp.MustCompile(`serving on (\S+)`)
 // startServer runs bin serve in its own process group until it prints its
 // address. Its stderr (JSON log lines) is scanned for panics and errors.
 // When logFile is not nil, every stderr line is also written to it.
-func startServer(ctx context.Context, bin string, key []byte, pprof bool, extra []string, logFile io.Writer) (*server, error) {
+// env is added to the server's environment.
+func startServer(ctx context.Context, bin string, key []byte, pprof bool, extra []string, logFile io.Writer, env []string) (*server, error) {
 	args := append([]string{"serve", "--address", "127.0.0.1:0", "--queue", "soakq", "--queue", "soakvq",
 		"--log-format", "json"}, extra...)
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "MPGO_AUTHKEY="+string(key), "GOTRACEBACK=all")
+	cmd.Env = append(append(os.Environ(), "MPGO_AUTHKEY="+string(key), "GOTRACEBACK=all"), env...)
 	s := &server{cmd: cmd, done: make(chan struct{})}
 	if pprof {
 		a, err := freeAddr()
