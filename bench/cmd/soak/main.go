@@ -232,11 +232,14 @@ func run(ctx context.Context, o *options, out io.Writer) (*report, error) {
 	h.saveProfiles("baseline")
 	opsBefore, faultsBefore := h.ops.snapshot(), h.faults.snapshot()
 	t0 := time.Now()
-	stopProgress := make(chan struct{})
-	if o.progress > 0 {
+	stopProgress, progressDone := make(chan struct{}), make(chan struct{})
+	if o.progress <= 0 {
+		close(progressDone)
+	} else {
 		tick := time.NewTicker(o.progress)
 		defer tick.Stop()
 		go func() {
+			defer close(progressDone)
 			for {
 				select {
 				case <-stopProgress:
@@ -253,6 +256,7 @@ func run(ctx context.Context, o *options, out io.Writer) (*report, error) {
 	}
 	h.load(ctx, o.duration)
 	close(stopProgress)
+	<-progressDone
 	rep.Seconds = time.Since(t0).Seconds()
 	rep.Ops, rep.Faults = diff(h.ops.snapshot(), opsBefore), diff(h.faults.snapshot(), faultsBefore)
 	rep.OpsWithWarmup, rep.FaultsWithWarmup = h.ops.snapshot(), h.faults.snapshot()
