@@ -11,4 +11,11 @@
 // addresses and keys as arguments, print one JSON result line on stdout and diagnostics on
 // stderr. Every server a test starts listens on 127.0.0.1:0 (or a temporary Unix path), and every
 // process is killed when its test ends.
+//
+// The reliability tests (TestReliability*, Unix only) attack a server hosted by the test with raw
+// sockets and hostile frames, kill Python clients mid-frame, inside blocking calls and while they
+// hold locks, and then check that real clients are served and nothing queued was lost. Their
+// cheap cases probe with the oldest and the newest interpreter found (Python 2 pickles and the
+// legacy MD5 handshake; the "{sha256}" handshake and protocol 4/5), the idle-handshake flood and
+// the client killed inside q.get() with every interpreter.
 package compat_tests

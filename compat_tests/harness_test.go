@@ -235,7 +235,15 @@ func (l *lockedBuffer) String() string {
 // JSONLine; it is killed when the test ends.
 func startPython(t testing.TB, py python, script string, args ...string) *pyProc {
 	t.Helper()
+	return startPythonStdin(t, py, nil, script, args...)
+}
+
+// startPythonStdin is startPython with the process's standard input read from stdin (nil:
+// none).
+func startPythonStdin(t testing.TB, py python, stdin io.Reader, script string, args ...string) *pyProc {
+	t.Helper()
 	cmd := pyCommand(t, py, script, args...)
+	cmd.Stdin = stdin
 	p := &pyProc{t: t, py: py, script: script, cmd: cmd, lines: make(chan string, 1024), stderr: &lockedBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	out, err := cmd.StdoutPipe()

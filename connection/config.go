@@ -126,6 +126,15 @@ type Config struct {
 	// logs failures itself (see FailureLogInterval).
 	OnHandshakeError func(remote net.Addr, err error)
 
+	// TrustPreAuthenticated lets a Listener skip the handshake of accepted
+	// connections that report themselves authenticated by their transport
+	// (see [PreAuthenticator]). Set it only on a Listener over a
+	// net.Listener that vouches for its connections, such as a
+	// connection/mux Listener, whose sessions carry a client certificate
+	// verified against the server's CA. Without it such a connection is
+	// refused with [ErrAuthFailed]. It has no effect on Dial.
+	TrustPreAuthenticated bool
+
 	// Registry, if set, maps Python classes to Go types in Recv (see
 	// pickle.Decoder.SetRegistry).
 	Registry *pickle.Registry

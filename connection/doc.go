@@ -80,6 +80,15 @@
 // interval, counts per address and [FailureReason]), so a flood of wrong
 // keys cannot fill a disk.
 //
+// # Pre-authenticated connections
+//
+// A transport that authenticates its peers itself (package connection/mux: streams of a session
+// whose client certificate the server verified, opened by a relay that answered the Python
+// client's handshake) marks its connections: they implement [PreAuthenticator]. A Listener with
+// [Config.TrustPreAuthenticated] skips the handshake of a connection that reports itself
+// pre-authenticated; without it, such a connection is refused. The decision is the Listener's
+// configuration and the net.Listener's connection type, never the peer's bytes.
+//
 // # Limits
 //
 // Every limit is a [Config] field whose zero value is a documented default:

@@ -110,6 +110,9 @@ func TestShedOldestUnauthenticated(t *testing.T) {
 		HandshakeTimeout: time.Minute, OnHandshakeError: r.hook})
 	first := silentConn(t, l, "")
 	silentConn(t, l, "")
+	if n := l.PendingHandshakes(); n != 2 {
+		t.Fatalf("PendingHandshakes() = %d with two idle connections, want 2", n)
+	}
 	if err := serveAndDial(t, l, ""); err != nil {
 		t.Fatalf("client not served while the unauthenticated bound was full: %v", err)
 	}

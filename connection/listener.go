@@ -336,7 +336,10 @@ func isFDExhaustion(err error) bool {
 func (l *Listener) serveHandshake(p *pendingConn) {
 	nc := p.nc
 	c := newConn(nc, l.cfg, true)
-	err := c.handshake(context.Background(), true)
+	pre, err := l.preAuthenticated(nc)
+	if err == nil && !pre {
+		err = c.handshake(context.Background(), true)
+	}
 	l.mu.Lock()
 	shed := p.shed
 	l.remove(p)
@@ -385,6 +388,28 @@ func (l *Listener) serveHandshake(p *pendingConn) {
 	case <-l.done:
 		c.Close()
 	}
+}
+
+// preAuthenticated asks a connection that implements [PreAuthenticator]
+// whether its transport authenticated the peer, under the handshake timeout.
+// A pre-authenticated connection is refused unless the Listener trusts them.
+func (l *Listener) preAuthenticated(nc net.Conn) (bool, error) {
+	pa, ok := nc.(PreAuthenticator)
+	if !ok {
+		return false, nil
+	}
+	if l.cfg.handshakeTimeout > 0 {
+		_ = nc.SetDeadline(time.Now().Add(l.cfg.handshakeTimeout))
+	}
+	pre, err := pa.PreAuthenticated()
+	_ = nc.SetDeadline(time.Time{})
+	switch {
+	case err != nil:
+		return false, fmt.Errorf("%w: %w", ErrAuthFailed, err)
+	case pre && !l.cfg.TrustPreAuthenticated:
+		return false, authErr("pre-authenticated connection on a listener that does not trust them (Config.TrustPreAuthenticated)")
+	}
+	return pre, nil
 }
 
 func addrString(a net.Addr) string {
@@ -501,6 +526,14 @@ func (l *Listener) Addr() net.Addr { return l.nl.Addr() }
 // Address returns the listener's address as Python reports it
 // (Listener.address): see [PythonAddress].
 func (l *Listener) Address() any { return PythonAddress(l.nl.Addr()) }
+
+// PendingHandshakes returns the number of accepted connections still in
+// their handshake (not yet authenticated, failed or shed), for metrics.
+func (l *Listener) PendingHandshakes() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.npending
+}
 
 // LastAccepted returns the remote address of the connection most recently
 // returned by Accept (Python's Listener.last_accepted), or nil.

@@ -89,6 +89,12 @@ type ClientConfig struct {
 	// reached for TCP (what a Python server bound to that IP reports), the path for a Unix socket, and
 	// bytes "\x00name" for an abstract socket.
 	ServerAddress any
+	// Dialer, if set, opens the client's connections instead of a TCP or Unix dial: it is called
+	// with the network and address given to Dial, and the connection it returns is authenticated
+	// as usual, unless it implements connection.PreAuthenticator and reports itself
+	// pre-authenticated (then no handshake is run; the transport has authenticated both ends).
+	// The streams of a connection/mux Session do: Dialer: session.DialContext. nil: net.Dialer.
+	Dialer func(ctx context.Context, network, address string) (net.Conn, error)
 	// ProxyTypes maps typeids to the Python proxy class named when a proxy of that typeid is sent as
 	// an argument (the client-side registry of BaseManager.register(proxytype=...)). Entries override
 	// the SyncManager defaults (list: ListProxy, dict: DictProxy, Lock: AcquirerProxy, ...); a typeid
@@ -228,12 +234,38 @@ func (c *Client) dial(ctx context.Context) (*connection.Conn, error) {
 		return nil, fmt.Errorf("managers: dial %s %s: %w", c.network, c.address, context.Cause(ctx))
 	}
 	cfg := c.connCfg
-	conn, err := connection.Dial(ctx, c.network, c.address, &cfg)
+	var conn *connection.Conn
+	var err error
+	if c.cfg.Dialer == nil {
+		conn, err = connection.Dial(ctx, c.network, c.address, &cfg)
+	} else {
+		conn, err = c.dialWith(ctx, &cfg)
+	}
 	<-c.dialSem
 	if err != nil {
 		return nil, fmt.Errorf("managers: dial %s %s: %w", c.network, c.address, err)
 	}
 	return conn, nil
+}
+
+// dialWith opens a connection with ClientConfig.Dialer and authenticates it, unless the
+// connection says its transport already has (connection.PreAuthenticator).
+func (c *Client) dialWith(ctx context.Context, cfg *connection.Config) (*connection.Conn, error) {
+	nc, err := c.cfg.Dialer(ctx, c.network, c.address)
+	if err != nil {
+		return nil, err
+	}
+	if pa, ok := nc.(connection.PreAuthenticator); ok {
+		pre, err := pa.PreAuthenticated()
+		if err != nil {
+			nc.Close()
+			return nil, err
+		}
+		if pre {
+			cfg.AuthKey = nil
+		}
+	}
+	return connection.NewConn(ctx, nc, false, cfg)
 }
 
 // encodeRequest pickles (ident, name, args, kwargs) in the client's dialect.

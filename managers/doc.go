@@ -64,4 +64,8 @@
 // decref count proxies, an object is forgotten when its count reaches 0. A proxy passed back to
 // the server as an argument becomes a [*Ref], a live reference that keeps its referent reachable
 // (as CPython's id_to_local_proxy_obj table does) while it is stored in another object.
+//
+// A client killed without its decrefs leaves its objects behind, as with CPython's server.
+// [Server.ReclaimAfter] (off by default) releases objects that no live connection has used for a
+// while; its documentation says exactly when that can also release an object a live client holds.
 package managers

@@ -129,9 +129,9 @@ func (c *serverConn) servePublic(req Request) {
 		case !ok:
 			err = keyError(args[0])
 		case req.Name == "incref":
-			err = s.tab.incref(ident)
+			err = s.tab.incref(ident, holder{u: &c.uses})
 		default:
-			err = s.tab.decref(ident)
+			err = s.tab.decref(ident, holder{u: &c.uses})
 		}
 		if err != nil {
 			code = "self.id_to_refcount[ident] += 1"
@@ -147,7 +147,7 @@ func (c *serverConn) servePublic(req Request) {
 		tok, err := TokenFromValue(args[0])
 		var e *entry
 		if err == nil {
-			e = s.tab.lookup(tok.ID)
+			e = s.tab.lookup(tok.ID, &c.uses)
 		}
 		if e == nil {
 			var k any = tok.ID
@@ -191,14 +191,14 @@ func (c *serverConn) publicCreate(req Request) (rep Reply) {
 	if !ok {
 		return tracebackReply("create", "callable, exposed, method_to_typeid, proxytype = self.registry[typeid]", keyError(req.Args[0]))
 	}
-	args, kwargs := c.srv.resolveRefs(req.Args[1:], req.Kwargs)
+	args, kwargs := c.srv.resolveRefs(req.Args[1:], req.Kwargs, &c.uses)
 	defer func() {
 		if p := recover(); p != nil {
 			c.log.WithFields(map[string]any{"typeid": typeid, "err": fmt.Sprint(p)}).Error("managers: panic in create")
 			rep = panicReply("create", "obj = callable(*args, **kwds)", p)
 		}
 	}()
-	e, err := c.srv.create(c.callCtx, typeid, args, kwargs)
+	e, err := c.srv.create(c.callCtx, typeid, args, kwargs, holder{u: &c.uses})
 	if err != nil {
 		return errorReply(err, false, "create", "obj = callable(*args, **kwds)")
 	}
@@ -206,8 +206,9 @@ func (c *serverConn) publicCreate(req Request) (rep Reply) {
 	return Reply{Kind: KindReturn, Value: pickle.Tuple{e.ident, stringsTuple(e.exposed)}}
 }
 
-// create makes (or re-registers) an object of typeid, as CPython's Server.create: refcount +1.
-func (s *Server) create(ctx context.Context, typeid string, args pickle.Tuple, kwargs *pickle.Dict) (created, error) {
+// create makes (or re-registers) an object of typeid, as CPython's Server.create: refcount +1,
+// on behalf of by.
+func (s *Server) create(ctx context.Context, typeid string, args pickle.Tuple, kwargs *pickle.Dict, by holder) (created, error) {
 	ti := s.registry().lookup(typeid)
 	if ti == nil {
 		return created{}, keyError(typeid)
@@ -260,14 +261,14 @@ func (s *Server) create(ctx context.Context, typeid string, args pickle.Tuple, k
 	if exposed == nil {
 		exposed = []string{}
 	}
-	return s.tab.register(obj, typeid, exposed, ti.MethodToTypeID), nil
+	return s.tab.register(obj, typeid, exposed, ti.MethodToTypeID, ti.held, by, s.stats), nil
 }
 
 // Create creates an object of typeid from Go, as a client's 'create' would (refcount 1), and
 // returns its ident and exposed names. Release it with Decref.
 func (s *Server) Create(ctx context.Context, typeid string, args pickle.Tuple, kwargs *pickle.Dict) (ident string, exposed []string, err error) {
 	s.init()
-	e, err := s.create(ctx, typeid, args, kwargs)
+	e, err := s.create(ctx, typeid, args, kwargs, goAPI)
 	if err != nil {
 		return "", nil, err
 	}
@@ -275,11 +276,11 @@ func (s *Server) Create(ctx context.Context, typeid string, args pickle.Tuple, k
 }
 
 // Incref adds a reference to the object ident (the 'incref' public function).
-func (s *Server) Incref(ident string) error { s.init(); return s.tab.incref(ident) }
+func (s *Server) Incref(ident string) error { s.init(); return s.tab.incref(ident, goAPI) }
 
 // Decref drops a reference to the object ident (the 'decref' public function); at 0 the
 // object is forgotten.
-func (s *Server) Decref(ident string) error { s.init(); return s.tab.decref(ident) }
+func (s *Server) Decref(ident string) error { s.init(); return s.tab.decref(ident, goAPI) }
 
 // NumberOfObjects returns the number of objects with a reference count (the
 // 'number_of_objects' public function).
@@ -294,7 +295,7 @@ func (s *Server) Refcounts() map[string]int { s.init(); return s.tab.snapshot() 
 // Lookup returns the object ident (tracked or held by a [*Ref]).
 func (s *Server) Lookup(ident string) (Object, bool) {
 	s.init()
-	e := s.tab.lookup(ident)
+	e := s.tab.lookup(ident, nil)
 	if e == nil {
 		return nil, false
 	}

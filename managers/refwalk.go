@@ -1,6 +1,8 @@
 package managers
 
 import (
+	"unsafe"
+
 	"github.com/mpgo/mpgo/pickle"
 )
 
@@ -10,7 +12,8 @@ const maxWalkDepth = 1000
 
 // refWalker replaces values inside a value-model tree, copying only the containers on the path
 // to a replaced value (so shared objects are never modified) and keeping the identity of shared
-// or recursive containers.
+// or recursive containers. Every container is walked once, however many times it is referenced:
+// a pickle of a few hundred bytes can hold a tuple DAG with 2^64 paths.
 type refWalker struct {
 	replace func(v any) (any, bool) // returns the replacement of a leaf and whether to replace
 	memo    map[any]any             // original pointer -> result
@@ -27,17 +30,9 @@ func (w *refWalker) walk(v any, depth int) (any, bool) {
 	}
 	switch t := v.(type) {
 	case pickle.Tuple:
-		items, changed := w.walkSlice(t, depth)
-		if !changed {
-			return v, false
-		}
-		return pickle.Tuple(items), true
+		return w.walkShared(v, t, depth, func(items []any) any { return pickle.Tuple(items) })
 	case []any:
-		items, changed := w.walkSlice(t, depth)
-		if !changed {
-			return v, false
-		}
-		return items, true
+		return w.walkShared(v, t, depth, func(items []any) any { return items })
 	case *pickle.List:
 		if t == nil {
 			return v, false
@@ -138,6 +133,38 @@ func (w *refWalker) walk(v any, depth int) (any, bool) {
 	return v, false
 }
 
+// sliceKey identifies a tuple or []any (slices are not comparable): the same backing array
+// and length is the same container, shared through the pickle memo.
+type sliceKey struct {
+	data  unsafe.Pointer
+	n     int
+	tuple bool
+}
+
+// walkShared walks the items of a tuple or []any once per container: a container met again
+// gets the result of its first walk.
+func (w *refWalker) walkShared(v any, items []any, depth int, wrap func([]any) any) (any, bool) {
+	if len(items) == 0 {
+		return v, false
+	}
+	_, tuple := v.(pickle.Tuple)
+	k := sliceKey{unsafe.Pointer(unsafe.SliceData(items)), len(items), tuple}
+	if r, ok := w.memo[k]; ok {
+		if r == nil {
+			return v, false
+		}
+		return r, true
+	}
+	out, changed := w.walkSlice(items, depth)
+	if !changed {
+		w.memo[k] = nil
+		return v, false
+	}
+	r := wrap(out)
+	w.memo[k] = r
+	return r, true
+}
+
 func (w *refWalker) walkSlice(items []any, depth int) ([]any, bool) {
 	var out []any
 	for i, x := range items {
@@ -155,8 +182,8 @@ func (w *refWalker) walkSlice(items []any, depth int) ([]any, bool) {
 }
 
 // resolveRefs replaces every RebuildProxy in args whose ident is one of the server's objects
-// by a live *Ref.
-func (s *Server) resolveRefs(args pickle.Tuple, kwargs *pickle.Dict) (pickle.Tuple, *pickle.Dict) {
+// by a live *Ref, and records the use of those objects by u.
+func (s *Server) resolveRefs(args pickle.Tuple, kwargs *pickle.Dict, u *user) (pickle.Tuple, *pickle.Dict) {
 	if allScalar(args) && (kwargs == nil || kwargs.Len() == 0) {
 		return args, kwargs // the common case: nothing to resolve, nothing to allocate
 	}
@@ -170,7 +197,7 @@ func (s *Server) resolveRefs(args pickle.Tuple, kwargs *pickle.Dict) (pickle.Tup
 		if !ok {
 			return nil, false
 		}
-		e := s.tab.lookup(rp.Token.ID)
+		e := s.tab.lookup(rp.Token.ID, u)
 		if e == nil {
 			return nil, false // a foreign proxy: kept as the value it is
 		}
@@ -203,6 +230,11 @@ func (c *serverConn) rewriteRefs(v any) (any, error) {
 		r, ok := x.(*Ref)
 		if !ok {
 			return nil, false
+		}
+		if c.srv.tab.reclaim { // the client receives a proxy of r's object
+			c.srv.tab.mu.Lock()
+			c.srv.tab.use(r.e, &c.uses)
+			c.srv.tab.mu.Unlock()
 		}
 		if c.dialect.python2 || c.dialect.xmlrpc {
 			val, err := r.GetValue()

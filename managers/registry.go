@@ -3,6 +3,7 @@ package managers
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -28,6 +29,9 @@ type Type struct {
 	// as a new object of that typeid and returned as a proxy ('#PROXY'), e.g.
 	// {"__iter__": "Iterator"}. Its keys are appended to the exposed names, as CPython does.
 	MethodToTypeID map[string]string
+
+	held      bool   // Singleton: the server holds the object itself (see Server.ReclaimAfter)
+	singleton Object // Singleton's object (Server.Snapshot shows a singleton queue before its first create)
 }
 
 // Registry maps typeids to [Type]s. It is safe for concurrent use; a [Server] reads it on every
@@ -129,6 +133,26 @@ func (r *Registry) TypeIDs() []string {
 // Singleton returns a Type whose every 'create' returns obj (with the same ident, so its
 // refcount grows with each create): the documented
 // register('get_queue', callable=lambda: queue) pattern. Exposed comes from obj ([Exposer]).
+//
+// The server holds obj itself, so [Server.ReclaimAfter] never forgets its entry: releasing it
+// resets only its refcount (to 0, untracked), it keeps its ident, and proxies to it keep working.
 func Singleton(obj Object) Type {
-	return Type{New: func(context.Context, pickle.Tuple, *pickle.Dict) (Object, error) { return obj, nil }}
+	return Type{New: func(context.Context, pickle.Tuple, *pickle.Dict) (Object, error) { return obj, nil }, held: true, singleton: obj}
+}
+
+// singletonQueues returns the typeids registered with Singleton whose object is a queue.
+func (r *Registry) singletonQueues() map[string]queueLen {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var m map[string]queueLen
+	for id, t := range r.types {
+		// Only pointers: Snapshot compares them with the table's objects.
+		if q, ok := t.singleton.(queueLen); ok && reflect.TypeOf(q).Kind() == reflect.Pointer {
+			if m == nil {
+				m = map[string]queueLen{}
+			}
+			m[id] = q
+		}
+	}
+	return m
 }

@@ -44,9 +44,11 @@ type serverConn struct {
 	// watching when a call waits on it (see beginCall).
 	callCtx *callContext
 
-	// Peer watching during long calls (see armWatch): raw is the socket, nil when the
-	// connection has none (then a closed peer is only noticed at the next read).
+	// Peer watching during long calls (see armWatch): raw is the socket, or pw a connection
+	// that watches its peer itself (connection.PeerWatcher: a mux stream); nc is set when
+	// either is. Without them a closed peer is only noticed at the next read.
 	raw       syscall.RawConn
+	pw        connection.PeerWatcher
 	nc        net.Conn
 	watchMu   sync.Mutex
 	inCall    bool          // a call is in flight; guarded by watchMu
@@ -56,7 +58,10 @@ type serverConn struct {
 
 	idle atomic.Bool // waiting for a request (see Server.connIdle)
 
+	uses user // the objects this connection used (Server.ReclaimAfter)
+
 	dialect wireDialect // of the first request
+	nreq    uint32      // requests read (for duration sampling)
 }
 
 // incoming is one request read (and decoded) by next.
@@ -65,12 +70,16 @@ type incoming struct {
 	err     error // decoding or shape error: answered with '#TRACEBACK'
 	readErr error // the connection failed or ended
 	dialect wireDialect
+	start   time.Duration // when the request had been read (monoNow), if timed
+	timed   bool          // the request's duration is sampled (see durationSampleEvery)
 }
 
 func newServerConn(s *Server, c frameConn, remote string) *serverConn {
 	sc := &serverConn{srv: s, c: c, remote: remote}
 	if nc, ok := c.(interface{ NetConn() net.Conn }); ok {
-		if sc2, ok := nc.NetConn().(syscall.Conn); ok {
+		if pw, ok := nc.NetConn().(connection.PeerWatcher); ok {
+			sc.pw, sc.nc = pw, nc.NetConn()
+		} else if sc2, ok := nc.NetConn().(syscall.Conn); ok {
 			if raw, err := sc2.SyscallConn(); err == nil {
 				sc.raw, sc.nc = raw, nc.NetConn()
 			}
@@ -107,24 +116,31 @@ func (c *serverConn) serve() {
 		base = withPython2(base) // (sync-types) a few results differ for Python 2 clients
 	}
 	c.callCtx = &callContext{Context: base, c: c}
+	stats := c.srv.stats
 	if in.err != nil {
 		c.send(decodeErrorReply(in.err, "_handle_request"))
+		stats.other.record(&in)
 		return
 	}
+	st := stats.publicStats(in.req.Name)
 	// CPython ignores the first item of the first request.
 	if in.req.Name == "accept_connection" {
 		if rep, ok := checkArity("accept_connection", []string{"name"}, in.req); !ok {
 			c.send(rep)
+			st.record(&in)
 			return
 		}
 		name, _ := in.req.Args[0].(string)
-		if !c.send(Reply{Kind: KindReturn}) {
+		ok := c.send(Reply{Kind: KindReturn})
+		st.record(&in)
+		if !ok {
 			return
 		}
 		c.log.WithField("name", name).Debug("managers: method-call connection")
 		c.methodLoop()
 		return
 	}
+	defer st.record(&in) // after endCall: the reply is sent
 	c.beginCall()
 	defer c.endCall()
 	c.servePublic(in.req)
@@ -150,7 +166,7 @@ func (x *callContext) Err() error {
 
 // beginCall starts a call: from now until endCall, a wait on c.callCtx arms the peer watch.
 func (c *serverConn) beginCall() {
-	if c.raw == nil {
+	if c.nc == nil {
 		return
 	}
 	c.watchMu.Lock()
@@ -162,7 +178,7 @@ func (c *serverConn) beginCall() {
 // per call. Outside a call (a goroutine the method left behind) it does nothing: then the
 // socket belongs to the connection's reads again.
 func (c *serverConn) waiting() {
-	if c.raw == nil {
+	if c.nc == nil {
 		return
 	}
 	c.watchMu.Lock()
@@ -180,7 +196,7 @@ func (c *serverConn) waiting() {
 
 // endCall ends the call of beginCall, and its watch if one was armed.
 func (c *serverConn) endCall() {
-	if c.raw == nil {
+	if c.nc == nil {
 		return
 	}
 	c.watchMu.Lock()
@@ -234,6 +250,12 @@ func (c *serverConn) watchPeer() {
 	c.watchDone = done
 	c.watchMu.Unlock()
 	defer close(done)
+	if c.pw != nil {
+		if gone, err := c.pw.WaitPeerGone(); gone && err == nil {
+			c.cancel()
+		}
+		return
+	}
 	var b [1]byte
 	eof := false
 	err := c.raw.Read(func(fd uintptr) bool {
@@ -278,6 +300,10 @@ func (c *serverConn) next() (incoming, bool) {
 	if err != nil {
 		in.readErr = err
 	} else {
+		if c.nreq%durationSampleEvery == 0 {
+			in.start, in.timed = monoNow(), true
+		}
+		c.nreq++
 		in.dialect = detectDialect(frame)
 		in.req, in.err = decodeRequestSafe(frame)
 	}
@@ -415,45 +441,52 @@ func (c *serverConn) methodLoop() {
 			return
 		}
 		var rep Reply
+		st := c.srv.stats.other
 		if in.err != nil {
 			rep = decodeErrorReply(in.err, "serve_client")
 		} else {
-			rep = c.callMethod(in.req)
+			rep, st = c.callMethod(in.req)
 		}
-		if !c.send(rep) {
+		ok = c.send(rep)
+		st.record(&in)
+		if !ok {
 			return
 		}
 	}
 }
 
-// callMethod runs one method call and returns its reply.
-func (c *serverConn) callMethod(req Request) (rep Reply) {
+// callMethod runs one method call and returns its reply and the counter it is recorded in.
+func (c *serverConn) callMethod(req Request) (rep Reply, st *reqStats) {
 	s := c.srv
 	log := func() logrus.FieldLogger { // only on failure paths: no allocation per call
 		return c.log.WithFields(logrus.Fields{"ident": req.Ident, "method": req.Name})
 	}
-	var e *entry
+	var (
+		e       *entry
+		exposed map[string]*reqStats
+		ts      *typeStats
+		m2t     map[string]string
+		typeid  string
+	)
 	if req.Ident != "" {
-		e = s.tab.lookup(req.Ident)
+		e, exposed, ts, m2t, typeid = s.tab.target(req.Ident, &c.uses)
 	}
 	if e == nil {
 		if req.Ident == "0" { // CPython's placeholder entry
 			return tracebackReply("serve_client", "obj, exposed, gettypeid = id_to_obj[ident]",
-				NewPyException("builtins", "ValueError", "not enough values to unpack (expected 3, got 2)"))
+				NewPyException("builtins", "ValueError", "not enough values to unpack (expected 3, got 2)")), s.stats.other
 		}
 		var k any = req.Ident
 		if req.Ident == "" {
 			k = nil
 		}
-		return tracebackReply("serve_client", "obj, exposed, gettypeid = id_to_obj[ident]", keyError(k))
+		return tracebackReply("serve_client", "obj, exposed, gettypeid = id_to_obj[ident]", keyError(k)), s.stats.other
 	}
-	s.tab.mu.Lock()
-	exposed, m2t, typeid := e.exposedSet, e.methodToTypeID, e.typeid
-	s.tab.mu.Unlock()
-	if !exposed[req.Name] {
-		return c.fallback(e, exposed, req)
+	st = exposed[req.Name]
+	if st == nil {
+		return c.fallback(e, exposed, req), ts.fallback(req.Name)
 	}
-	args, kwargs := s.resolveRefs(req.Args, req.Kwargs)
+	args, kwargs := s.resolveRefs(req.Args, req.Kwargs, &c.uses)
 	where := req.Name
 	code := func() string { return "res = function(*args, **kwds)  # " + typeid + "." + req.Name }
 	defer func() {
@@ -471,20 +504,20 @@ func (c *serverConn) callMethod(req Request) (rep Reply) {
 		if rep.Kind == KindTraceback {
 			log().WithField("err", err.Error()).Info("managers: method failed")
 		}
-		return rep
+		return rep, st
 	}
 	if rtypeid := m2t[req.Name]; rtypeid != "" {
-		ne, err := s.create(c.ctx, rtypeid, pickle.Tuple{res}, pickle.NewDict())
+		ne, err := s.create(c.ctx, rtypeid, pickle.Tuple{res}, pickle.NewDict(), holder{u: &c.uses})
 		if err != nil {
-			return errorReply(err, false, "serve_client", "rident, rexposed = self.create(conn, typeid, res)")
+			return errorReply(err, false, "serve_client", "rident, rexposed = self.create(conn, typeid, res)"), st
 		}
-		return Reply{Kind: KindProxy, Value: pickle.Tuple{stringsTuple(ne.exposed), Token{TypeID: rtypeid, Address: c.addr, ID: ne.ident}}}
+		return Reply{Kind: KindProxy, Value: pickle.Tuple{stringsTuple(ne.exposed), Token{TypeID: rtypeid, Address: c.addr, ID: ne.ident}}}, st
 	}
-	return Reply{Kind: KindReturn, Value: res}
+	return Reply{Kind: KindReturn, Value: res}, st
 }
 
 // fallback serves '#GETVALUE', '__str__' and '__repr__' for methods that are not exposed.
-func (c *serverConn) fallback(e *entry, exposed map[string]bool, req Request) (rep Reply) {
+func (c *serverConn) fallback(e *entry, exposed map[string]*reqStats, req Request) (rep Reply) {
 	defer func() {
 		if p := recover(); p != nil {
 			rep = panicReply("serve_client", "result = fallback_func(self, conn, ident, obj, *args, **kwds)", p)

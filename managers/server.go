@@ -77,8 +77,43 @@ type Server struct {
 	// too. 0: no limit (beyond file descriptors).
 	MaxConnections int
 
+	// ReclaimAfter, when positive, releases the objects of clients that died without sending
+	// their decrefs (a process killed with SIGKILL never sends them; CPython keeps such objects
+	// forever, gh-81158). An object is released once every connection that used it (created
+	// it, incref'd or decref'd it, called its methods, passed or received a proxy of it) has
+	// closed and ReclaimAfter has passed since the last of them closed (a request naming it
+	// makes its connection a user again). Releasing drops all the clients' references at once,
+	// as if every outstanding decref had arrived (references taken through Server.Create and
+	// Server.Incref stay), and logs one line (Info: typeid, ident, and the refcount dropped).
+	// One sweeper runs every ReclaimAfter/2, so an object goes between ReclaimAfter and 1.5
+	// ReclaimAfter after its last use; a sweep visits only the objects that are due, so objects
+	// in use cost it nothing. The entry of a [Singleton] (an object the server holds itself) is
+	// not forgotten, only its refcount: it keeps its ident and proxies to it keep working.
+	//
+	// It can release an object that a live client still holds, because a proxy keeps no
+	// connection open until it calls a method. A CPython proxy opens its thread's method
+	// connection on its first method call (one connection per thread and server, shared by
+	// all the proxies of that thread); create, incref and decref use one-shot connections that
+	// close at once. So a proxy that was created or received (unpickled) but never called, a
+	// proxy whose only calls came from a thread that has ended, or any proxy of a process
+	// without a method connection uses no connection; if it also goes unnamed for
+	// ReclaimAfter, its object is released and its next call fails with a KeyError (a
+	// RemoteError in Python). That includes the moment between a proxy's creation and its
+	// first call: a client stopped there for longer than ReclaimAfter (SIGSTOP, a debugger, an
+	// overloaded host) loses the object. A proxy called at least once from a thread whose
+	// connection is still open is safe however long it stays idle. The Go [Client] is the same:
+	// its proxies count through the pooled connections they were called on, and the pool closes
+	// connections beyond ClientConfig.MaxIdleConns. Choose ReclaimAfter longer than any client
+	// keeps a proxy it has not called yet (minutes or hours, not seconds). See the README,
+	// "Objects of dead clients".
+	//
+	// 0 (or negative): off, the default; nothing is recorded and no sweeper runs. Set it before
+	// the first Serve (or any other use of the Server).
+	ReclaimAfter time.Duration
+
 	initOnce sync.Once
 	refused  *ratelog.Aggregator // MaxConnections refusals
+	stats    *serverStats
 	tab      *table
 	baseCtx  context.Context
 	cancel   context.CancelFunc
@@ -87,13 +122,18 @@ type Server struct {
 	closing   atomic.Bool // set (once) with mu held; read without it by connIdle
 	listeners map[*connection.Listener]struct{}
 	conns     map[*serverConn]struct{}
-	wg        sync.WaitGroup // serving goroutines
+	wg        sync.WaitGroup // serving goroutines and the sweeper
 	drained   chan struct{}  // signalled when a conn goes idle or ends during Shutdown
+
+	sweepStop    chan struct{} // closed to stop the sweeper (ReclaimAfter); nil: not started
+	sweepStopped bool
 }
 
 func (s *Server) init() {
 	s.initOnce.Do(func() {
 		s.tab = newTable()
+		s.stats = newServerStats()
+		s.tab.reclaim = s.ReclaimAfter > 0
 		s.baseCtx, s.cancel = context.WithCancel(context.Background())
 		s.listeners = map[*connection.Listener]struct{}{}
 		s.conns = map[*serverConn]struct{}{}
@@ -153,6 +193,7 @@ func (s *Server) ListenAndServe(network, address string) error {
 		MaxUnauthenticatedPerAddress: s.MaxUnauthenticatedPerAddress,
 		WriteTimeout:                 s.WriteTimeout,
 		KeepAlive:                    s.KeepAlive,
+		OnHandshakeError:             s.HandshakeFailed,
 		Logger:                       s.Logger,
 	})
 	if err != nil {
@@ -174,6 +215,7 @@ func (s *Server) Serve(l *connection.Listener) error {
 		return ErrServerClosed
 	}
 	s.listeners[l] = struct{}{}
+	s.startSweeper()
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
@@ -255,6 +297,7 @@ func (s *Server) stop(force bool) {
 	s.init()
 	s.mu.Lock()
 	s.closing.Store(true)
+	s.stopSweeper()
 	for l := range s.listeners {
 		l.Close()
 	}
@@ -317,6 +360,7 @@ func (s *Server) connIdle(c *serverConn, idle bool) bool {
 
 // connDone unregisters c.
 func (s *Server) connDone(c *serverConn) {
+	s.tab.leave(&c.uses)
 	s.mu.Lock()
 	delete(s.conns, c)
 	closing := s.closing.Load()

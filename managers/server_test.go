@@ -113,10 +113,16 @@ type testServer struct {
 // startServer serves reg on loopback TCP with testKey.
 func startServer(t *testing.T, srv *managers.Server) *testServer {
 	t.Helper()
+	return startServerConfig(t, srv, &connection.Config{AuthKey: testKey, MaxFrameSize: 1 << 20})
+}
+
+// startServerConfig serves reg on loopback TCP with the listener configuration cfg.
+func startServerConfig(t *testing.T, srv *managers.Server, cfg *connection.Config) *testServer {
+	t.Helper()
 	if srv.Registry == nil {
 		srv.Registry = testRegistry(t)
 	}
-	addr, done := serveLoopback(t, srv, &connection.Config{AuthKey: testKey, MaxFrameSize: 1 << 20})
+	addr, done := serveLoopback(t, srv, cfg)
 	return &testServer{srv: srv, addr: addr, dial: pymock.TCP("tcp", addr), done: done}
 }
 

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // entry is one shared object. Guarded by table.mu except the immutable fields.
@@ -15,14 +16,25 @@ type entry struct {
 
 	// set by create (under table.mu)
 	typeid         string
-	exposed        []string // as sent in the create reply (order kept, duplicates kept)
-	exposedSet     map[string]bool
+	exposed        []string             // as sent in the create reply (order kept, duplicates kept)
+	exposedSet     map[string]*reqStats // the exposed names and their request counters
+	stats          *typeStats           // the typeid's other counters
 	methodToTypeID map[string]string
 
 	refcount int  // valid when tracked
 	tracked  bool // in CPython's id_to_refcount
 	internal int  // live *Refs (CPython's id_to_local_proxy_obj)
 	key      any  // identity key in table.byObj, nil if none
+
+	// Server.ReclaimAfter bookkeeping (see reclaim.go); users and touched stay 0 when it is off.
+	users   int   // live connections that used the entry
+	touched int64 // when it was last used (table.now)
+	apiRefs int   // references taken through the Go API (Server.Create, Server.Incref)
+	held    bool  // the server holds the object itself (Singleton)
+	kept    bool  // held and reclaimed: stays in the table untracked, with its ident
+	listed  bool  // in table.unused
+	prev    *entry
+	next    *entry
 }
 
 // table is the object table: CPython's id_to_obj, id_to_refcount and id_to_local_proxy_obj.
@@ -31,10 +43,14 @@ type table struct {
 	next    uint64
 	byIdent map[string]*entry
 	byObj   map[any]*entry
+
+	reclaim bool      // Server.ReclaimAfter > 0: record uses (set before the table is shared)
+	epoch   time.Time // origin of entry.touched (monotonic)
+	unused  unusedList
 }
 
 func newTable() *table {
-	return &table{byIdent: map[string]*entry{}, byObj: map[any]*entry{}, next: 0x7f0000001000}
+	return &table{byIdent: map[string]*entry{}, byObj: map[any]*entry{}, next: 0x7f0000001000, epoch: time.Now()}
 }
 
 // identityKey returns a map key for objects with reference identity (pointers, maps, chans).
@@ -48,12 +64,11 @@ func identityKey(obj Object) any {
 }
 
 // register stores obj (created for typeid) as CPython's create does: the same object keeps its
-// ident (and its refcount); the exposed names are replaced; then the refcount is incremented.
-func (t *table) register(obj Object, typeid string, exposed []string, m2t map[string]string) created {
-	set := make(map[string]bool, len(exposed))
-	for _, n := range exposed {
-		set[n] = true
-	}
+// ident (and its refcount); the exposed names are replaced; then the refcount is incremented on
+// behalf of by. held marks an object the server holds itself (Singleton). The exposed names'
+// request counters come from st.
+func (t *table) register(obj Object, typeid string, exposed []string, m2t map[string]string, held bool, by holder, st *serverStats) created {
+	ts, set := st.forType(typeid, exposed)
 	key := identityKey(obj)
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -68,12 +83,18 @@ func (t *table) register(obj Object, typeid string, exposed []string, m2t map[st
 		if key != nil {
 			t.byObj[key] = e
 		}
+		if t.reclaim {
+			e.touched = t.now()
+			t.unused.push(e)
+		}
 	}
-	e.typeid, e.exposed, e.exposedSet, e.methodToTypeID = typeid, exposed, set, m2t
+	e.typeid, e.exposed, e.exposedSet, e.stats, e.methodToTypeID = typeid, exposed, set, ts, m2t
+	e.held = e.held || held
 	if !e.tracked {
-		e.tracked, e.refcount = true, 0
+		e.tracked, e.refcount, e.apiRefs = true, 0, 0
 	}
 	e.refcount++
+	t.took(e, by)
 	return created{ident: e.ident, exposed: exposed}
 }
 
@@ -84,11 +105,29 @@ type created struct {
 	exposed []string
 }
 
-// lookup returns the entry for ident, tracked or internally held (the method loop's lookup).
-func (t *table) lookup(ident string) *entry {
+// lookup returns the entry for ident, tracked or internally held (the method loop's lookup),
+// and records its use by u (nil: no use).
+func (t *table) lookup(ident string, u *user) *entry {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.byIdent[ident]
+	e := t.byIdent[ident]
+	if e != nil {
+		t.use(e, u)
+	}
+	return e
+}
+
+// target is lookup for a method call: the entry and, read under the same lock, what the call
+// needs of it.
+func (t *table) target(ident string, u *user) (e *entry, exposed map[string]*reqStats, ts *typeStats, m2t map[string]string, typeid string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e = t.byIdent[ident]
+	if e == nil {
+		return nil, nil, nil, nil, ""
+	}
+	t.use(e, u)
+	return e, e.exposedSet, e.stats, e.methodToTypeID, e.typeid
 }
 
 // lookupTracked returns the entry only if it is tracked (CPython's id_to_obj).
@@ -102,7 +141,7 @@ func (t *table) lookupTracked(ident string) *entry {
 }
 
 // incref implements the public function: +1, or re-enable tracking of an internally held object.
-func (t *table) incref(ident string) error {
+func (t *table) incref(ident string, by holder) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e := t.byIdent[ident]
@@ -112,22 +151,35 @@ func (t *table) incref(ident string) error {
 	case e.tracked:
 		e.refcount++
 	default: // internally held only: re-enable tracking
-		e.tracked, e.refcount = true, 1
+		e.tracked, e.refcount, e.apiRefs = true, 1, 0
 	}
+	t.took(e, by)
 	return nil
+}
+
+// took records that by took a reference to e (incref or create). t.mu held.
+func (t *table) took(e *entry, by holder) {
+	if by.api {
+		e.apiRefs++
+	}
+	t.use(e, by.u)
 }
 
 // decref implements the public function. Decref of an internally held, untracked ident is
 // ignored; an unknown ident is a KeyError.
-func (t *table) decref(ident string) error {
+func (t *table) decref(ident string, by holder) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e := t.byIdent[ident]
 	if e == nil {
 		return keyError(ident)
 	}
+	t.use(e, by.u)
 	if !e.tracked {
 		return nil
+	}
+	if by.api && e.apiRefs > 0 {
+		e.apiRefs--
 	}
 	if e.refcount <= 0 {
 		return &PyException{Module: "builtins", Name: "AssertionError", Args: []any{fmt.Sprintf("Id %s (%s) has refcount %d, not 1+", ident, objRepr(e.obj, ident), e.refcount)}}
@@ -150,11 +202,12 @@ func (t *table) releaseInternal(e *entry) {
 
 // maybeForget drops e when nothing holds it. t.mu held.
 func (t *table) maybeForget(e *entry) {
-	if e.tracked || e.internal > 0 {
+	if e.tracked || e.internal > 0 || e.kept {
 		return
 	}
 	if t.byIdent[e.ident] == e {
 		delete(t.byIdent, e.ident)
+		t.unused.remove(e)
 	}
 	if e.key != nil && t.byObj[e.key] == e {
 		delete(t.byObj, e.key)

@@ -38,7 +38,7 @@ func tracebackReply(where, code string, exc *PyException) Reply {
 }
 
 // pySetRepr renders names as Python shows a set of str: {'a', 'b'} or set().
-func pySetRepr(set map[string]bool) string {
+func pySetRepr[V any](set map[string]V) string {
 	if len(set) == 0 {
 		return "set()"
 	}
@@ -54,7 +54,7 @@ func pySetRepr(set map[string]bool) string {
 }
 
 // notExposedReply is CPython's reply for a method that is neither exposed nor a fallback.
-func notExposedReply(python2 bool, obj Object, exposed map[string]bool, method string) Reply {
+func notExposedReply[V any](python2 bool, obj Object, exposed map[string]V, method string) Reply {
 	keyErr := traceback("serve_client", "fallback_func = self.fallback_mapping[methodname]", keyError(method).Error())
 	if python2 {
 		return Reply{Kind: KindTraceback, Value: keyErr}

@@ -74,7 +74,7 @@ func (c *serverConn) xmlReply(rep Reply) Reply {
 	case KindProxy:
 		if t, ok := rep.Value.(pickle.Tuple); ok && len(t) == 2 {
 			if tok, ok := t[1].(Token); ok {
-				_ = c.srv.tab.decref(tok.ID) // made for this reply only
+				_ = c.srv.tab.decref(tok.ID, holder{u: &c.uses}) // made for this reply only
 			}
 		}
 		return Reply{Kind: KindUnserializable, Value: traceback("serve_client", "send(msg)",

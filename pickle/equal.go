@@ -457,80 +457,58 @@ var hashSeed = maphash.MakeSeed()
 
 func hashString(s string) uint64 { return maphash.String(hashSeed, s) }
 
-// Python's numeric hash: reduction modulo the Mersenne prime 2**61 - 1.
+// Numbers hash by value, consistently with Equal (1, 1.0, True, 1+0j and a
+// *big.Int 1 hash alike), with a per-process seed, and not with CPython's
+// reduction modulo 2**61 - 1: under that, keys a peer chooses (every
+// i * (2**61 - 1) hashes to 0) all fall into one chain of a table's index,
+// and a dict of n of them takes n**2/2 comparisons to decode; a 64 MiB
+// request could hold a core for hours. Here an int64 hashes through a
+// bijective mix of its value, so distinct int64 keys never share a hash, and
+// the values beyond int64 through maphash.
+var numSeed = maphash.String(hashSeed, "numbers")
+
+// seededMix is mix64 (SplitMix64's finalizer, a bijection) of x plus the
+// seed.
+func seededMix(x uint64) uint64 { return mix64(x + numSeed) }
+
+func hashInt64(i int64) uint64 { return seededMix(uint64(i)) }
+
+// hashBig hashes an integer beyond int64 (a *big.Int within int64 hashes as
+// the int64: asNumber makes it one).
+func hashBig(b *big.Int) uint64 {
+	if b.IsInt64() {
+		return hashInt64(b.Int64())
+	}
+	h := maphash.Bytes(hashSeed, b.Bytes())
+	if b.Sign() < 0 {
+		h = ^h
+	}
+	return h
+}
+
+// Float bounds of int64: integral floats within them hash as the int64.
 const (
-	hashBits    = 61
-	hashModulus = (1 << hashBits) - 1
-	hashInf     = 314159
+	minInt64Float = -9223372036854775808.0
+	maxInt64Float = 9223372036854775808.0 // exclusive
 )
 
-func hashInt64(i int64) uint64 {
-	neg := i < 0
-	var u uint64
-	if neg {
-		u = uint64(-(i + 1)) + 1 // |i| without overflow
-	} else {
-		u = uint64(i)
-	}
-	u %= hashModulus
-	return signHash(u, neg)
-}
-
-func signHash(u uint64, neg bool) uint64 {
-	h := int64(u)
-	if neg {
-		h = -h
-	}
-	if h == -1 {
-		h = -2
-	}
-	return uint64(h)
-}
-
-var bigModulus = new(big.Int).SetUint64(hashModulus)
-
-func hashBig(b *big.Int) uint64 {
-	m := new(big.Int).Abs(b)
-	m.Mod(m, bigModulus)
-	return signHash(m.Uint64(), b.Sign() < 0)
-}
-
-// hashFloat is CPython's _Py_HashDouble (NaN hashes to 0 here).
+// hashFloat hashes an integral float as the integer it equals (NaN, never
+// equal to anything, hashes to 0).
 func hashFloat(v float64) uint64 {
-	if math.IsInf(v, 0) {
-		if v > 0 {
-			return hashInf
-		}
-		return signHash(hashInf, true)
-	}
-	if math.IsNaN(v) {
+	switch {
+	case math.IsNaN(v):
 		return 0
+	case math.IsInf(v, 1):
+		return seededMix(0x7ff0000000000000) ^ 1
+	case math.IsInf(v, -1):
+		return seededMix(0xfff0000000000000) ^ 1
+	case v != math.Trunc(v):
+		return seededMix(math.Float64bits(v)) ^ 2
+	case v >= minInt64Float && v < maxInt64Float:
+		return hashInt64(int64(v))
 	}
-	m, e := math.Frexp(v)
-	neg := false
-	if m < 0 {
-		neg = true
-		m = -m
-	}
-	var x uint64
-	for m != 0 {
-		x = ((x << 28) & hashModulus) | x>>(hashBits-28)
-		m *= 268435456.0
-		e -= 28
-		y := uint64(m)
-		m -= float64(y)
-		x += y
-		if x >= hashModulus {
-			x -= hashModulus
-		}
-	}
-	if e >= 0 {
-		e = e % hashBits
-	} else {
-		e = hashBits - 1 - ((-1 - e) % hashBits)
-	}
-	x = ((x << uint(e)) & hashModulus) | x>>(hashBits-uint(e))
-	return signHash(x, neg)
+	b, _ := new(big.Float).SetFloat64(v).Int(nil)
+	return hashBig(b)
 }
 
 func hashNumber(n number) uint64 {
@@ -542,19 +520,19 @@ func hashNumber(n number) uint64 {
 	case numFloat:
 		return hashFloat(n.f)
 	}
-	h := hashFloat(real(n.c)) + 1000003*hashFloat(imag(n.c))
-	if int64(h) == -1 {
-		h = uint64(^uint64(1)) // -2
+	if imag(n.c) == 0 {
+		return hashFloat(real(n.c)) // complex(x, 0) == x
 	}
-	return h
+	return hashFloat(real(n.c)) + 1000003*hashFloat(imag(n.c))
 }
 
 func unhashable(v any) error {
 	return &TypeError{Msg: "unhashable type: '" + TypeName(v) + "'"}
 }
 
-// Hash returns a hash of v consistent with Equal: numbers hash like CPython
-// (hash(1) == hash(1.0) == hash(True)), strings with a per-process seed,
+// Hash returns a hash of v consistent with Equal: numbers by value, so that
+// hash(1) == hash(1.0) == hash(True) as in CPython (but not CPython's
+// values: see numSeed), strings with a per-process seed,
 // an *Object from its class and contents (see Object).
 // Mutable values (list, dict, set, bytearray) return a *TypeError
 // "unhashable type: 'list'". Other Go values of comparable types (such as

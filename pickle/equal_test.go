@@ -77,12 +77,43 @@ func TestHashErrors(t *testing.T) {
 			t.Errorf("got %q want %q", te.Msg, want)
 		}
 	}
-	// Python's numeric hash values
-	for v, want := range map[any]int64{int64(1): 1, int64(-1): -2, 1.5: 1152921504606846977, int64(1 << 61): 1, math.Inf(1): 314159} {
-		h, _ := Hash(v)
-		if int64(h) != want {
-			t.Errorf("hash(%s) = %d want %d", Repr(v), int64(h), want)
+}
+
+// TestHashNoChosenCollisions: keys whose CPython hashes all collide
+// (i * (2**61 - 1) hash to 0 there) hash apart here, so a peer cannot make a
+// table's index one long chain; numbers equal across types still hash alike.
+func TestHashNoChosenCollisions(t *testing.T) {
+	seen := map[uint64]int64{}
+	for i := int64(-2000); i < 2000; i++ {
+		k := i * (1<<61 - 1)
+		h, _ := Hash(k)
+		if j, dup := seen[h]; dup {
+			t.Fatalf("hash(%d) == hash(%d)", k, j)
 		}
+		seen[h] = k
+	}
+	big70 := new(big.Int).Lsh(big.NewInt(1), 70)
+	for _, p := range [][2]any{{math.Ldexp(1, 70), big70}, {math.Ldexp(-1, 63), int64(math.MinInt64)}, {complex(2, 0), int64(2)},
+		{true, 1.0}, {-0.0, int64(0)}, {complex(1.5, 0), 1.5}} {
+		h0, _ := Hash(p[0])
+		h1, _ := Hash(p[1])
+		if !Equal(p[0], p[1]) || h0 != h1 {
+			t.Errorf("%s and %s: equal %v, hashes %x %x", Repr(p[0]), Repr(p[1]), Equal(p[0], p[1]), h0, h1)
+		}
+	}
+	// A dict of such keys builds with chains of length 1.
+	d := NewDict()
+	for i := int64(0); i < 5000; i++ {
+		if err := d.Set(i*(1<<61-1), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d.Len() != 5000 {
+		t.Fatalf("len %d", d.Len())
+	}
+	x := d.t.idx
+	if x == nil || len(x.heads) != 5000 {
+		t.Fatalf("index has %d chains for 5000 keys", len(x.heads))
 	}
 }
 

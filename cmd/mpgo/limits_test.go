@@ -61,7 +61,7 @@ func TestServeHelp(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"-handshake-timeout duration", "-max-unauthenticated int", "-max-unauthenticated-per-address int",
-		"-max-connections int", "-max-frame-size int", "-write-timeout duration", "-keepalive duration", "-authkey-hex HEX"} {
+		"-max-connections int", "-max-frame-size int", "-write-timeout duration", "-keepalive duration", "-reclaim-after duration", "-authkey-hex HEX"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("serve -h lacks %q", want)
 		}

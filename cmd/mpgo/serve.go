@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -16,6 +17,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/mpgo/mpgo/connection"
+	"github.com/mpgo/mpgo/connection/mux"
 	"github.com/mpgo/mpgo/managers"
 )
 
@@ -42,6 +44,11 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 		shared              sharedList
 		shutdownTimeout     time.Duration
 		lim                 limitFlags
+		web                 httpFlags
+		muxAddress          string
+		tlsCert, tlsKey     string
+		tlsClientCA         string
+		reclaimAfter        time.Duration
 	)
 	fs.StringVar(&address, "address", "127.0.0.1:50000", "listen address: HOST:PORT, a Unix socket path or @abstract")
 	keyf.register(fs)
@@ -51,8 +58,14 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	fs.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&shutdownTimeout, "shutdown-timeout", 5*time.Second, "on SIGINT/SIGTERM, how long calls in flight may take to finish")
 	lim.register(fs)
+	web.register(fs)
+	fs.StringVar(&muxAddress, "mux-address", "", "also accept relays (mpgo relay) and Go clients on HOST:PORT: yamux sessions over mutual TLS 1.3 (needs --tls-cert, --tls-key, --tls-client-ca)")
+	fs.StringVar(&tlsCert, "tls-cert", "", "the server's certificate (PEM) for --mux-address")
+	fs.StringVar(&tlsKey, "tls-key", "", "the key of --tls-cert (PEM)")
+	fs.StringVar(&tlsClientCA, "tls-client-ca", "", "CA certificate(s) (PEM) that must have signed a client's certificate for --mux-address")
+	fs.DurationVar(&reclaimAfter, "reclaim-after", 0, "release objects that no live connection has used for this long: those of clients killed without their decrefs, but also those of live clients' never-called proxies (README, \"Objects of dead clients\"; 0: never)")
 	fs.Usage = func() {
-		fmt.Fprintln(sio.err, "usage: mpgo serve [--address HOST:PORT|/path.sock] [--authkey-file F | --authkey-hex H | $MPGO_AUTHKEY | --authkey K] [--queue NAME]... [--shared NAME=TYPE(ARGS)]... [--log-level L] [--log-format text|json] [limits]")
+		fmt.Fprintln(sio.err, "usage: mpgo serve [--address HOST:PORT|/path.sock] [--authkey-file F | --authkey-hex H | $MPGO_AUTHKEY | --authkey K] [--queue NAME]... [--shared NAME=TYPE(ARGS)]... [--log-level L] [--log-format text|json] [--http HOST:PORT] [limits] [--mux-address HOST:PORT --tls-cert F --tls-key F --tls-client-ca F]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -66,6 +79,9 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	}
 	if err := lim.validate(); err != nil {
 		return err
+	}
+	if muxAddress == "" && (tlsCert != "" || tlsKey != "" || tlsClientCA != "") {
+		return usagef("--tls-cert, --tls-key and --tls-client-ca need --mux-address")
 	}
 
 	log := logrus.New()
@@ -111,14 +127,38 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	}
 
 	network, addr := connection.ParseAddress(address)
-	srv := &managers.Server{Registry: reg, Logger: log, MaxConnections: lim.maxConns}
+	srv := &managers.Server{Registry: reg, Logger: log, MaxConnections: lim.maxConns, ReclaimAfter: reclaimAfter}
 	// The listener logs handshake failures itself, summarised (no second line here).
-	l, err := connection.Listen(network, addr, lim.config(key, log))
+	cfg := lim.config(key, log)
+	cfg.OnHandshakeError = srv.HandshakeFailed // counted for --http's metrics (not logged again)
+	l, err := connection.Listen(network, addr, cfg)
 	if err != nil {
 		return err
 	}
+	var ml *connection.Listener
+	if muxAddress != "" {
+		mcfg := lim.config(key, log)
+		mcfg.OnHandshakeError = srv.HandshakeFailed
+		ml, err = listenMux(muxAddress, tlsCert, tlsKey, tlsClientCA, mcfg, log)
+		if err != nil {
+			l.Close()
+			return err
+		}
+	}
 	pyAddr := pythonAddrLiteral(l.Addr())
 	fmt.Fprintf(sio.out, "mpgo: serving on %s\n", l.Addr())
+	if ml != nil {
+		fmt.Fprintf(sio.out, "mpgo: accepting relays on %s (mutual TLS)\n", ml.Addr())
+	}
+	stopHTTP, err := web.start(srv, l.Addr(), sio, log)
+	if err != nil {
+		l.Close()
+		if ml != nil {
+			ml.Close()
+		}
+		return err
+	}
+	defer stopHTTP() // after srv.Shutdown: /healthz says 503 while the server drains
 	keyExpr := "<your authkey as bytes>"
 	if generated {
 		fmt.Fprintf(sio.out, "mpgo: generated authkey (hex): %x\n", key)
@@ -140,8 +180,11 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	writeSharedSnippet(&snippet, shared, pyAddr, keyExpr)
 	sio.out.Write(snippet.Bytes())
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(l) }()
+	if ml != nil {
+		go func() { errc <- srv.Serve(ml) }()
+	}
 	select {
 	case err := <-errc:
 		// A client sent 'shutdown' (or the listener failed): wait for the connections.
@@ -159,11 +202,37 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 		defer cancel()
 		err := srv.Shutdown(sctx)
 		<-errc
+		if ml != nil {
+			<-errc
+		}
 		if err != nil {
 			log.WithError(err).Warn("mpgo: calls still in flight were cancelled")
 		}
 		return nil
 	}
+}
+
+// listenMux listens for mux sessions (mutual TLS 1.3, yamux) whose streams are served like the
+// connections of the main listener (same key and limits), pre-authenticated ones included: a
+// session exists only for a client certificate signed by the --tls-client-ca.
+func listenMux(address, certFile, keyFile, caFile string, cfg *connection.Config, log logrus.FieldLogger) (*connection.Listener, error) {
+	cert, err := loadKeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := loadCAPool("--tls-client-ca", caFile)
+	if err != nil {
+		return nil, err
+	}
+	ml, err := mux.Listen("tcp", address, &mux.Config{
+		TLS:    &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool},
+		Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	cfg.TrustPreAuthenticated = true
+	return connection.NewListener(ml, cfg)
 }
 
 // serveKey resolves the key (see keyFlags), else generates 32 random bytes.

@@ -8,6 +8,7 @@
 //	go run ./bench/cmd/mgrbench                  # full run, median of 3
 //	go run ./bench/cmd/mgrbench -quick           # short smoke run
 //	go run ./bench/cmd/mgrbench -pprof 127.0.0.1:6060 -sections go -servers mpgo
+//	go run ./bench/cmd/mgrbench -sections go -servers mpgo -conns 16 -mpgo-args "--http 127.0.0.1:9116"
 //
 // Sections (-sections): go (the Go load generator: Queue put/get and dict
 // set/get round trips at each -conns), py (CPython 3.13 client processes with

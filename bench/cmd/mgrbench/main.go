@@ -38,9 +38,11 @@ type options struct {
 	sections  map[string]bool
 	mpgoBin   string
 	mpgoTags  string
+	mpgoArgs  []string
 	pprof     string
 	out       string
 	md        string
+	svg       string
 	pin       *pinning
 }
 
@@ -62,13 +64,16 @@ func main() {
 	sections := flag.String("sections", "go,py,connect,idle", "sections to run: go, py, connect, idle")
 	flag.StringVar(&o.mpgoBin, "mpgo", "", "prebuilt mpgo binary (default: go build ./cmd/mpgo)")
 	flag.StringVar(&o.mpgoTags, "tags", "", "build tags for the mpgo binary")
+	mpgoArgs := flag.String("mpgo-args", "", "extra arguments for mpgo serve, split at blanks (e.g. \"--http 127.0.0.1:0\" to measure the metrics' cost)")
 	flag.StringVar(&o.pprof, "pprof", "", "serve pprof from mpgo at this address (builds with -tags mpgo_pprof, sets MPGO_PPROF)")
 	flag.StringVar(&o.out, "json", "", "also write the results as JSON to this file")
 	flag.StringVar(&o.md, "md", "", "also write the result tables as Markdown to this file")
+	flag.StringVar(&o.svg, "svg", "", "also write an SVG chart of the go section's ops/s against connections per server to this file")
 	pin := flag.String("pin", "auto", "CPU pinning: auto (generator on the lower half of the CPUs, servers on the upper half), off, or GEN/SRV lists such as 0/1")
 	quick := flag.Bool("quick", false, "smoke run: 1 run, 0.5s cells, conns 1,16, 1000 idle connections")
 	flag.Parse()
 
+	o.mpgoArgs = strings.Fields(*mpgoArgs)
 	if *role == "echo" {
 		if err := runEcho(); err != nil {
 			fmt.Fprintln(os.Stderr, "echo:", err)
@@ -238,7 +243,7 @@ func run(ctx context.Context, o *options) error {
 				if o.pprof != "" {
 					mpgoEnv = append(mpgoEnv, "MPGO_PPROF="+o.pprof)
 				}
-				s, err = startMpgo(ctx, mpgoBin, key, mpgoEnv)
+				s, err = startMpgo(ctx, mpgoBin, key, mpgoEnv, o.mpgoArgs)
 			}
 		case strings.HasPrefix(name, "cpython"):
 			var py string
@@ -293,13 +298,13 @@ func run(ctx context.Context, o *options) error {
 			// heap's high-water mark (Go returns freed memory to the OS
 			// slowly), and the idle connections would fit into it without
 			// the RSS growing. The pprof address is the driven server's.
-			fresh, err := startMpgo(ctx, mpgoBin, key, nil)
+			fresh, err := startMpgo(ctx, mpgoBin, key, nil, o.mpgoArgs)
 			if err == nil {
 				pprofAddr := ""
 				if o.pprof != "" {
 					s.stop()
 					fresh.stop()
-					fresh, err = startMpgo(ctx, mpgoBin, key, mpgoEnv)
+					fresh, err = startMpgo(ctx, mpgoBin, key, mpgoEnv, o.mpgoArgs)
 					pprofAddr = o.pprof
 				}
 				if err == nil {
@@ -317,11 +322,21 @@ func run(ctx context.Context, o *options) error {
 		}
 	}
 	printReport(o, srvs, rep)
-	if o.md != "" {
-		var names []string
-		for _, s := range srvs {
-			names = append(names, s.name)
+	var names []string
+	for _, s := range srvs {
+		names = append(names, s.name)
+	}
+	if o.svg != "" && len(rep.Go) > 0 {
+		f, err := os.Create(o.svg)
+		if err != nil {
+			return err
 		}
+		writeSVG(f, o, names, rep)
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	if o.md != "" {
 		f, err := os.Create(o.md)
 		if err != nil {
 			return err

@@ -148,12 +148,14 @@ func startCPython(ctx context.Context, name, python, scriptDir string, key []byt
 
 var goAddrRE = regexp.MustCompile(`(127\.0\.0\.1|localhost|\[::1\]):([1-9][0-9]*)`)
 
-func startMpgo(ctx context.Context, bin string, key []byte, extraEnv []string) (*server, error) {
-	cmd := exec.Command(bin, "serve", "--address", "127.0.0.1:0")
+// startMpgo starts mpgo serve on a free loopback port, with extra arguments args (mgrbench's
+// -mpgo-args).
+func startMpgo(ctx context.Context, bin string, key []byte, extraEnv, args []string) (*server, error) {
+	cmd := exec.Command(bin, append([]string{"serve", "--address", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), "MPGO_AUTHKEY="+string(key))
 	cmd.Env = append(cmd.Env, extraEnv...)
 	s, err := startProcess(ctx, "mpgo", cmd, func(l string) (string, bool) {
-		if strings.Contains(strings.ToLower(l), "pprof") {
+		if strings.Contains(strings.ToLower(l), "pprof") || strings.Contains(l, "http://") { // not the manager
 			return "", false
 		}
 		m := goAddrRE.FindStringSubmatch(l)

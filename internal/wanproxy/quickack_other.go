@@ -1,0 +1,7 @@
+//go:build !linux
+
+package wanproxy
+
+import "syscall"
+
+func setQuickAck(syscall.RawConn) {}
