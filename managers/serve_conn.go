@@ -310,7 +310,7 @@ func (c *serverConn) next() (incoming, bool) {
 	c.srv.connIdle(c, false)
 	if in.readErr != nil {
 		if !errors.Is(in.readErr, io.EOF) && !errors.Is(in.readErr, net.ErrClosed) && !errors.Is(in.readErr, connection.ErrClosed) && c.ctx.Err() == nil {
-			c.log.WithField("err", in.readErr.Error()).Info("managers: dropping connection")
+			c.srv.dropped.Event(remoteIP(c.c.RemoteAddr()), "read_error", logrus.Fields{"remote": c.remote, "err": in.readErr.Error()})
 		}
 		return incoming{}, false
 	}

@@ -113,6 +113,7 @@ type Server struct {
 
 	initOnce sync.Once
 	refused  *ratelog.Aggregator // MaxConnections refusals
+	dropped  *ratelog.Aggregator // connections dropped for a bad frame (oversized, cut short, ...)
 	stats    *serverStats
 	tab      *table
 	baseCtx  context.Context
@@ -143,6 +144,7 @@ func (s *Server) init() {
 			log = s.Logger
 		}
 		s.refused = ratelog.New(log, logrus.WarnLevel, "managers: refusing connection over MaxConnections", 0)
+		s.dropped = ratelog.New(log, logrus.InfoLevel, "managers: dropping connection", 0)
 	})
 }
 
@@ -264,11 +266,7 @@ const refuseReadTimeout = 5 * time.Second
 // data resets it, and the client would see a reset instead of the reason.
 func (s *Server) refuse(c *connection.Conn, remote string) {
 	defer c.Close()
-	var ip netip.Addr
-	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		ip = ta.AddrPort().Addr().Unmap()
-	}
-	s.refused.Event(ip, "max_connections", logrus.Fields{"remote": remote, "limit": s.MaxConnections})
+	s.refused.Event(remoteIP(c.RemoteAddr()), "max_connections", logrus.Fields{"remote": remote, "limit": s.MaxConnections})
 	_ = c.SetDeadline(time.Now().Add(refuseReadTimeout))
 	frame, err := c.ReadFrame()
 	if err != nil {
@@ -280,6 +278,14 @@ func (s *Server) refuse(c *connection.Conn, remote string) {
 	defer sc.cancel()
 	sc.send(tracebackReply("serve_client", "if len(self.connections) >= self.max_connections: raise RuntimeError(...)",
 		NewPyException("builtins", "RuntimeError", fmt.Sprintf("mpgo: too many connections: %d already served (MaxConnections)", s.MaxConnections))))
+}
+
+// remoteIP is a TCP peer's IP for the summarised logs, else the zero Addr.
+func remoteIP(a net.Addr) netip.Addr {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
 }
 
 func addrString(a net.Addr) string {
@@ -309,6 +315,7 @@ func (s *Server) stop(force bool) {
 	}
 	s.mu.Unlock()
 	s.refused.Stop()
+	s.dropped.Stop()
 	if force {
 		s.cancel()
 	}
