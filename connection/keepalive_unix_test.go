@@ -11,7 +11,8 @@ import (
 	"github.com/mpgo/mpgo/connection"
 )
 
-func keepAliveOn(t *testing.T, c *connection.Conn) bool {
+// sockoptInt reads an integer socket option of c's TCP socket.
+func sockoptInt(t *testing.T, c *connection.Conn, level, opt int) int {
 	t.Helper()
 	rc, err := c.NetConn().(*net.TCPConn).SyscallConn()
 	if err != nil {
@@ -19,13 +20,18 @@ func keepAliveOn(t *testing.T, c *connection.Conn) bool {
 	}
 	var v int
 	var gerr error
-	if err := rc.Control(func(fd uintptr) { v, gerr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_KEEPALIVE) }); err != nil {
+	if err := rc.Control(func(fd uintptr) { v, gerr = syscall.GetsockoptInt(int(fd), level, opt) }); err != nil {
 		t.Fatal(err)
 	}
 	if gerr != nil {
 		t.Fatal(gerr)
 	}
-	return v != 0
+	return v
+}
+
+func keepAliveOn(t *testing.T, c *connection.Conn) bool {
+	t.Helper()
+	return sockoptInt(t, c, syscall.SOL_SOCKET, syscall.SO_KEEPALIVE) != 0
 }
 
 // TestKeepAlive: connections from Accept have TCP keep-alive on; a Serve handler's connection

@@ -2,7 +2,6 @@ package connection_test
 
 import (
 	"context"
-	"net"
 	"syscall"
 	"testing"
 	"time"
@@ -12,19 +11,7 @@ import (
 
 func keepAliveIdle(t *testing.T, c *connection.Conn) int {
 	t.Helper()
-	rc, err := c.NetConn().(*net.TCPConn).SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v int
-	var gerr error
-	if err := rc.Control(func(fd uintptr) { v, gerr = syscall.GetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_KEEPIDLE) }); err != nil {
-		t.Fatal(err)
-	}
-	if gerr != nil {
-		t.Fatal(gerr)
-	}
-	return v
+	return sockoptInt(t, c, syscall.IPPROTO_TCP, syscall.TCP_KEEPIDLE)
 }
 
 // TestKeepAliveConfig: Config.KeepAlive sets the probes' idle time, and a
