@@ -192,16 +192,6 @@ func (l *Listener) shedOldest() bool {
 	return true
 }
 
-// remoteIP returns nc's remote IP for the per-address bound, or the zero
-// Addr for connections that have none (Unix sockets, streams of a
-// multiplexed session).
-func remoteIP(nc net.Conn) netip.Addr {
-	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
-		return ta.AddrPort().Addr().Unmap()
-	}
-	return netip.Addr{}
-}
-
 // Listen announces on the local network address and returns a Listener
 // whose Accept yields authenticated connections. network is "tcp", "tcp4",
 // "tcp6" or "unix"; a unix address is a filesystem path (removed again by
@@ -305,7 +295,7 @@ func (l *Listener) acceptLoop() {
 			continue
 		}
 		backoff = 0
-		p := &pendingConn{nc: nc, addr: remoteIP(nc)}
+		p := &pendingConn{nc: nc, addr: ratelog.IP(nc.RemoteAddr())}
 		l.mu.Lock()
 		select {
 		case <-l.done:

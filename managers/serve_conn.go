@@ -15,6 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/mpgo/mpgo/connection"
+	"github.com/mpgo/mpgo/internal/ratelog"
 	"github.com/mpgo/mpgo/pickle"
 )
 
@@ -310,7 +311,7 @@ func (c *serverConn) next() (incoming, bool) {
 	c.srv.connIdle(c, false)
 	if in.readErr != nil {
 		if !errors.Is(in.readErr, io.EOF) && !errors.Is(in.readErr, net.ErrClosed) && !errors.Is(in.readErr, connection.ErrClosed) && c.ctx.Err() == nil {
-			c.srv.dropped.Event(remoteIP(c.c.RemoteAddr()), "read_error", logrus.Fields{"remote": c.remote, "err": in.readErr.Error()})
+			c.srv.dropped.Event(ratelog.IP(c.c.RemoteAddr()), "read_error", logrus.Fields{"remote": c.remote, "err": in.readErr.Error()})
 		}
 		return incoming{}, false
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -266,7 +265,7 @@ const refuseReadTimeout = 5 * time.Second
 // data resets it, and the client would see a reset instead of the reason.
 func (s *Server) refuse(c *connection.Conn, remote string) {
 	defer c.Close()
-	s.refused.Event(remoteIP(c.RemoteAddr()), "max_connections", logrus.Fields{"remote": remote, "limit": s.MaxConnections})
+	s.refused.Event(ratelog.IP(c.RemoteAddr()), "max_connections", logrus.Fields{"remote": remote, "limit": s.MaxConnections})
 	_ = c.SetDeadline(time.Now().Add(refuseReadTimeout))
 	frame, err := c.ReadFrame()
 	if err != nil {
@@ -278,14 +277,6 @@ func (s *Server) refuse(c *connection.Conn, remote string) {
 	defer sc.cancel()
 	sc.send(tracebackReply("serve_client", "if len(self.connections) >= self.max_connections: raise RuntimeError(...)",
 		NewPyException("builtins", "RuntimeError", fmt.Sprintf("mpgo: too many connections: %d already served (MaxConnections)", s.MaxConnections))))
-}
-
-// remoteIP is a TCP peer's IP for the summarised logs, else the zero Addr.
-func remoteIP(a net.Addr) netip.Addr {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		return ta.AddrPort().Addr().Unmap()
-	}
-	return netip.Addr{}
 }
 
 func addrString(a net.Addr) string {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -178,11 +177,7 @@ func (l *Listener) handshake(nc net.Conn, e *list.Element) {
 			return
 		default:
 		}
-		var ip netip.Addr
-		if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
-			ip = ta.AddrPort().Addr().Unmap()
-		}
-		l.failures.Event(ip, tlsFailureReason(err), logrus.Fields{"remote": nc.RemoteAddr().String(), "err": err.Error()})
+		l.failures.Event(ratelog.IP(nc.RemoteAddr()), tlsFailureReason(err), logrus.Fields{"remote": nc.RemoteAddr().String(), "err": err.Error()})
 		return
 	}
 	s, err := newSession(&recConn{Conn: tc}, l.cfg, true)

@@ -2,6 +2,7 @@ package ratelog
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"sort"
 	"strings"
@@ -40,6 +41,17 @@ type Aggregator struct {
 	reasons map[string]int
 
 	onFlush func() // test hook: called after every timer run
+}
+
+// IP returns the address an event from a is counted under: a TCP peer's IP
+// (an IPv4-mapped IPv6 address unmapped), else the zero Addr (Unix sockets,
+// streams of a multiplexed session). connection.Listener keys its
+// per-address bound on the same value.
+func IP(a net.Addr) netip.Addr {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
 }
 
 // New returns an Aggregator that writes msg at level to log. A zero

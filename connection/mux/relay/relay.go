@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
-	"net/netip"
 	"sync"
 	"syscall"
 	"time"
@@ -413,7 +412,7 @@ func (r *Relay) handle(nc net.Conn) {
 			qa.always = false
 		}
 		if err != nil {
-			r.failures.Event(remoteIP(nc), connection.FailureReason(err), logrus.Fields{"remote": remote, "err": err.Error()})
+			r.failures.Event(ratelog.IP(nc.RemoteAddr()), connection.FailureReason(err), logrus.Fields{"remote": remote, "err": err.Error()})
 			return
 		}
 	}
@@ -532,13 +531,6 @@ func peerString(s string) string {
 		}
 	}
 	return string(b)
-}
-
-func remoteIP(nc net.Conn) netip.Addr {
-	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
-		return ta.AddrPort().Addr().Unmap()
-	}
-	return netip.Addr{}
 }
 
 func addrString(a net.Addr) string {
