@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mpgo/mpgo/bench/internal/host"
 	"github.com/mpgo/mpgo/connection"
 )
 
@@ -50,7 +50,7 @@ func main() {
 	flag.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "bound on the whole run")
 	flag.Parse()
-	raiseNoFile()
+	host.RaiseNoFile()
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
 	if err := run(ctx, &o); err != nil {
@@ -85,7 +85,7 @@ type result struct {
 }
 
 func run(ctx context.Context, o *options) error {
-	python, err := findPython(o.python)
+	python, err := host.FindPython(o.python)
 	if err != nil {
 		return err
 	}
@@ -156,7 +156,7 @@ func attack(ctx context.Context, o *options, s *server, python, probe string, ke
 
 	// Wrong keys, on the warmed-up server before the siege.
 	wrongKeys(ctx, s.addr, o.warmup, o.conc)
-	r.RSSBeforeKiB = rssKiB(s.pid())
+	r.RSSBeforeKiB = rssKiB(s)
 	linesBefore := s.lines.Load()
 	t0 := time.Now()
 	r.WrongAccepted, r.WrongFailed = wrongKeys(ctx, s.addr, o.wrong, o.conc)
@@ -166,7 +166,7 @@ func attack(ctx context.Context, o *options, s *server, python, probe string, ke
 	case <-time.After(11 * time.Second):
 	case <-ctx.Done():
 	}
-	r.RSSAfterKiB = rssKiB(s.pid())
+	r.RSSAfterKiB = rssKiB(s)
 	r.LogLines = int(s.lines.Load() - linesBefore)
 	// Siege.
 	sctx, stop := context.WithCancel(ctx)
@@ -178,7 +178,7 @@ func attack(ctx context.Context, o *options, s *server, python, probe string, ke
 		fmt.Fprintf(os.Stderr, "   only %d of %d sockets open after 2 min; probing anyway\n", sg.open.Load(), o.idle+o.slow)
 	}
 	r.Held = int(sg.open.Load())
-	r.SiegeRSSKiB = rssKiB(s.pid())
+	r.SiegeRSSKiB = rssKiB(s)
 	fmt.Fprintf(os.Stderr, "   siege held: %d sockets, server RSS %d MiB; probing %d tries\n", r.Held, r.SiegeRSSKiB>>10, o.tries)
 	lat, failed, err := runProbe(ctx, python, probe, s.addr, key, o.tries)
 	r.Reopened = sg.reopened.Load()
@@ -392,6 +392,12 @@ type server struct {
 
 func (s *server) pid() int { return s.cmd.Process.Pid }
 
+// rssKiB is the server's resident memory, 0 if it cannot be read.
+func rssKiB(s *server) int64 {
+	kb, _ := host.VmRSS(s.pid())
+	return kb
+}
+
 func (s *server) stop() {
 	syscall.Kill(-s.pid(), syscall.SIGKILL)
 	<-s.done
@@ -476,23 +482,6 @@ func startServer(ctx context.Context, name string, cmd *exec.Cmd, parse func(str
 	}
 }
 
-func rssKiB(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
-			f := strings.Fields(l)
-			if len(f) >= 2 {
-				v, _ := strconv.ParseInt(f[1], 10, 64)
-				return v
-			}
-		}
-	}
-	return 0
-}
-
 func buildMpgo(tmp string) (string, error) {
 	bin := filepath.Join(tmp, "mpgo")
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/mpgo")
@@ -500,36 +489,6 @@ func buildMpgo(tmp string) (string, error) {
 		return "", fmt.Errorf("go build ./cmd/mpgo (run from the repository root): %v\n%s", err, out)
 	}
 	return bin, nil
-}
-
-func findPython(v string) (string, error) {
-	if strings.ContainsRune(v, os.PathSeparator) {
-		return v, nil
-	}
-	root := os.Getenv("PYENV_ROOT")
-	if root == "" {
-		if out, err := exec.Command("pyenv", "root").Output(); err == nil {
-			root = strings.TrimSpace(string(out))
-		}
-	}
-	matches, _ := filepath.Glob(filepath.Join(root, "versions", v+".*", "bin", "python"))
-	sort.Strings(matches)
-	if len(matches) > 0 {
-		return matches[len(matches)-1], nil
-	}
-	if p, err := exec.LookPath("python" + v); err == nil {
-		return p, nil
-	}
-	return "", errors.New("python " + v + " not installed")
-}
-
-// raiseNoFile raises RLIMIT_NOFILE to its hard limit (the servers inherit it).
-func raiseNoFile() {
-	var r syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err == nil && r.Cur < r.Max {
-		r.Cur = r.Max
-		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
-	}
 }
 
 // probeScript times connect + Queue + put + get on new connections, one

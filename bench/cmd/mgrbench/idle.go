@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/mpgo/mpgo/bench/internal/host"
 	"github.com/mpgo/mpgo/bench/internal/loadgen"
 )
 
@@ -76,7 +77,7 @@ func runIdle(ctx context.Context, s *server, n int, pprofAddr string, hold time.
 	if pprofAddr != "" {
 		m0, _ = goMem(pprofAddr)
 	}
-	if r.RSSBeforeKiB, err = vmRSS(s.pid()); err != nil {
+	if r.RSSBeforeKiB, err = host.VmRSS(s.pid()); err != nil {
 		return nil, err
 	}
 	fmt.Printf("idle: opening %d connections to %s\n", n, s.name)
@@ -95,7 +96,7 @@ func runIdle(ctx context.Context, s *server, n int, pprofAddr string, hold time.
 		c.DropReader()
 	}
 	runtime.GC()
-	if r.RSSAfterKiB, err = vmRSS(s.pid()); err != nil {
+	if r.RSSAfterKiB, err = host.VmRSS(s.pid()); err != nil {
 		return nil, err
 	}
 	r.KiBPerConn = float64(r.RSSAfterKiB-r.RSSBeforeKiB) / float64(n)

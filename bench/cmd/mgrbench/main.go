@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mpgo/mpgo/bench"
+	"github.com/mpgo/mpgo/bench/internal/host"
 	"github.com/mpgo/mpgo/bench/internal/loadgen"
 )
 
@@ -198,7 +199,7 @@ func median(v []float64) float64 {
 }
 
 func run(ctx context.Context, o *options) error {
-	raiseNoFile()
+	host.RaiseNoFile()
 	rep := &report{
 		Started: time.Now(),
 		Options: map[string]string{"args": strings.Join(os.Args[1:], " "), "gomaxprocs": strconv.Itoa(runtime.GOMAXPROCS(0)), "pin": o.pin.String()},
@@ -247,7 +248,7 @@ func run(ctx context.Context, o *options) error {
 			}
 		case strings.HasPrefix(name, "cpython"):
 			var py string
-			py, err = findPython(strings.TrimPrefix(name, "cpython"))
+			py, err = host.FindPython(strings.TrimPrefix(name, "cpython"))
 			if err == nil {
 				s, err = startCPython(ctx, name, py, scriptDir, key)
 			}
@@ -547,30 +548,6 @@ func writeScripts(dir string) error {
 	})
 }
 
-// findPython returns the interpreter for version "3.13" (pyenv layout) or a path.
-func findPython(v string) (string, error) {
-	if strings.ContainsRune(v, os.PathSeparator) {
-		return v, nil
-	}
-	root := os.Getenv("PYENV_ROOT")
-	if root == "" {
-		if out, err := exec.Command("pyenv", "root").Output(); err == nil {
-			root = strings.TrimSpace(string(out))
-		} else if h, err := os.UserHomeDir(); err == nil {
-			root = filepath.Join(h, ".pyenv")
-		}
-	}
-	matches, _ := filepath.Glob(filepath.Join(root, "versions", v+".*", "bin", "python"))
-	sort.Strings(matches)
-	if len(matches) > 0 {
-		return matches[len(matches)-1], nil
-	}
-	if p, err := exec.LookPath("python" + v); err == nil {
-		return p, nil
-	}
-	return "", fmt.Errorf("python %s not installed", v)
-}
-
 // repoRoot finds the module root (go.mod) from the working directory.
 func repoRoot() (string, error) {
 	d, err := os.Getwd()
@@ -613,13 +590,4 @@ func mpgoBinary(o *options, tmp string) (string, error) {
 		return "", fmt.Errorf("go build ./cmd/mpgo: %v\n%s", err, out)
 	}
 	return bin, nil
-}
-
-// raiseNoFile raises RLIMIT_NOFILE to its hard limit (children inherit it).
-func raiseNoFile() {
-	var r syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err == nil && r.Cur < r.Max {
-		r.Cur = r.Max
-		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
-	}
 }

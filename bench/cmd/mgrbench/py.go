@@ -15,13 +15,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mpgo/mpgo/bench/internal/host"
 	"github.com/mpgo/mpgo/bench/internal/loadgen"
 )
 
 // runPy runs the Python client sections: put/get with real proxies from 1, 2,
 // 4 processes, and connect()+m.Queue() time.
 func runPy(ctx context.Context, o *options, srvs []*server, scriptDir string, rep *report) {
-	py, err := findPython(o.pyClient)
+	py, err := host.FindPython(o.pyClient)
 	if err != nil {
 		rep.Errors = append(rep.Errors, "python clients: "+err.Error())
 		return

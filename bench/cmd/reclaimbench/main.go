@@ -20,10 +20,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
+	"github.com/mpgo/mpgo/bench/internal/host"
 	"github.com/mpgo/mpgo/connection"
 	"github.com/mpgo/mpgo/managers"
+	"github.com/sirupsen/logrus"
 )
 
 //go:embed clients.py
@@ -188,30 +188,18 @@ func allExited(pids []int) bool {
 	return true
 }
 
-// rss returns this process's resident set size in bytes (Linux), or 0.
-func rss() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			var kb int64
-			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
-			return kb << 10
-		}
-	}
-	return 0
-}
-
-func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
-
 // findPython returns pyenv's CPython 3.13 if there is one, else python3.
 func findPython() string {
-	if out, err := exec.Command("pyenv", "root").Output(); err == nil {
-		if m, _ := filepath.Glob(filepath.Join(strings.TrimSpace(string(out)), "versions", "3.13*", "bin", "python")); len(m) > 0 {
-			return m[0]
-		}
+	if p, err := host.FindPython("3.13"); err == nil {
+		return p
 	}
 	return "python3"
 }
+
+// rss returns this process's resident set size in bytes (Linux), or 0.
+func rss() int64 {
+	kb, _ := host.VmRSS(0)
+	return kb << 10
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

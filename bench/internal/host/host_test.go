@@ -1,0 +1,32 @@
+package host
+
+import (
+	"os"
+	"runtime"
+	"testing"
+)
+
+func TestVmRSS(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("/proc is Linux's")
+	}
+	self, err := VmRSS(0)
+	if err != nil || self <= 0 {
+		t.Fatalf("VmRSS(0) = %d, %v", self, err)
+	}
+	if byPid, err := VmRSS(os.Getpid()); err != nil || byPid <= 0 {
+		t.Fatalf("VmRSS(pid) = %d, %v", byPid, err)
+	}
+	if _, err := VmRSS(-5); err == nil {
+		t.Fatal("VmRSS of no process succeeded")
+	}
+}
+
+func TestFindPythonPath(t *testing.T) {
+	if got, err := FindPython("/opt/x/python"); err != nil || got != "/opt/x/python" {
+		t.Fatalf("a path is returned as it is: %q, %v", got, err)
+	}
+	if _, err := FindPython("0.0"); err == nil {
+		t.Fatal("python 0.0 found")
+	}
+}
