@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/mpgo/mpgo/connection"
 	"github.com/mpgo/mpgo/connection/mux"
 	"github.com/mpgo/mpgo/connection/mux/relay"
@@ -63,20 +61,9 @@ func runRelay(ctx context.Context, args []string, sio stdio) error {
 	if handshakeTimeout <= 0 || keepAlive <= 0 || writeTimeout <= 0 {
 		return usagef("--handshake-timeout, --keepalive and --write-timeout must be positive")
 	}
-	log := logrus.New()
-	log.SetOutput(sio.err)
-	lvl, err := logrus.ParseLevel(logLevel)
+	log, err := newLogger(sio.err, logLevel, logFormat)
 	if err != nil {
-		return usagef("bad --log-level %q", logLevel)
-	}
-	log.SetLevel(lvl)
-	switch logFormat {
-	case "text":
-		log.SetFormatter(&logrus.TextFormatter{})
-	case "json":
-		log.SetFormatter(&logrus.JSONFormatter{})
-	default:
-		return usagef("bad --log-format %q (text or json)", logFormat)
+		return err
 	}
 	cert, err := loadKeyPair(certFile, keyFl)
 	if err != nil {

@@ -84,20 +84,9 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 		return usagef("--tls-cert, --tls-key and --tls-client-ca need --mux-address")
 	}
 
-	log := logrus.New()
-	log.SetOutput(sio.err)
-	lvl, err := logrus.ParseLevel(logLevel)
+	log, err := newLogger(sio.err, logLevel, logFormat)
 	if err != nil {
-		return usagef("bad --log-level %q", logLevel)
-	}
-	log.SetLevel(lvl)
-	switch logFormat {
-	case "text":
-		log.SetFormatter(&logrus.TextFormatter{})
-	case "json":
-		log.SetFormatter(&logrus.JSONFormatter{})
-	default:
-		return usagef("bad --log-format %q (text or json)", logFormat)
+		return err
 	}
 
 	key, generated, err := serveKey(&keyf)
