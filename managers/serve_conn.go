@@ -153,6 +153,62 @@ func (c *serverConn) serve() {
 type callContext struct {
 	context.Context
 	c *serverConn
+
+	// written holds the functions given to OnReplyWritten during the current call; they run
+	// once its reply has been written (or could not be). Only the connection's goroutine
+	// touches it.
+	written []func(error)
+}
+
+// replyHookKey finds the *callContext under contexts a method derived from its own.
+type replyHookKey struct{}
+
+func (x *callContext) Value(k any) any {
+	if k == (replyHookKey{}) {
+		return x
+	}
+	return x.Context.Value(k)
+}
+
+// OnReplyWritten arranges for fn to run once the reply to the current call has been handed to
+// the operating system (err nil) or has failed to be (err non-nil: the connection broke, the
+// reply could not be pickled, or the server closed). ctx must be the context the server passed
+// to [Object.CallMethod] (or one derived from it), and fn must be registered before CallMethod
+// returns; fn runs on the connection's goroutine, after CallMethod returned, and must not block.
+// A successful return means the bytes are in the kernel's socket buffer, not that the client
+// read them: a client killed at that moment still loses the reply, as with CPython.
+//
+// It reports false, and never calls fn, when ctx is not a served call's (a Go caller using the
+// object directly, or a call served by a [Client] test double): then the caller has its result
+// as soon as the method returns. A queue uses it to hand an item back when its reply cannot be
+// delivered, instead of losing it.
+func OnReplyWritten(ctx context.Context, fn func(err error)) bool {
+	x, ok := ctx.Value(replyHookKey{}).(*callContext)
+	if !ok || x == nil {
+		return false
+	}
+	x.written = append(x.written, fn)
+	return true
+}
+
+// replyWritten runs and forgets the OnReplyWritten functions of the call just answered.
+func (x *callContext) replyWritten(err error) {
+	if len(x.written) == 0 {
+		return
+	}
+	fns := x.written
+	x.written = x.written[:0]
+	for i, fn := range fns {
+		fns[i] = nil
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					x.c.log.WithField("err", fmt.Sprint(p)).Error("managers: panic in OnReplyWritten function")
+				}
+			}()
+			fn(err)
+		}()
+	}
 }
 
 func (x *callContext) Done() <-chan struct{} {
@@ -330,23 +386,32 @@ func decodeErrorReply(err error, where string) Reply {
 
 // send encodes and writes a reply. It reports false when the connection must end.
 func (c *serverConn) send(rep Reply) bool {
+	ok, _ := c.sendReply(rep)
+	return ok
+}
+
+// sendReply encodes and writes a reply. It reports false when the connection must end, and
+// returns nil when rep itself reached the socket, else why not (also when an '#UNSERIALIZABLE'
+// reply replaced it).
+func (c *serverConn) sendReply(rep Reply) (bool, error) {
 	st := replyEncPool.Get().(*replyEnc)
 	defer st.release()
-	frame, err := c.encodeReply(st, rep)
-	if err != nil {
-		c.log.WithField("err", err.Error()).Info("managers: reply cannot be pickled")
-		frame, err = st.marshal(c.dialect, Reply{Kind: KindUnserializable, Value: unserializableText(err)})
+	frame, encErr := c.encodeReply(st, rep)
+	if encErr != nil {
+		c.log.WithField("err", encErr.Error()).Info("managers: reply cannot be pickled")
+		var err error
+		frame, err = st.marshal(c.dialect, Reply{Kind: KindUnserializable, Value: unserializableText(encErr)})
 		if err != nil {
-			return false
+			return false, encErr
 		}
 	}
 	if err := c.c.WriteFrame(frame); err != nil {
 		if c.ctx.Err() == nil {
 			c.log.WithField("err", err.Error()).Info("managers: cannot send reply")
 		}
-		return false
+		return false, err
 	}
-	return true
+	return true, encErr
 }
 
 // replyEnc is a reusable reply encoder and output buffer (pooled, so that idle connections
@@ -448,7 +513,9 @@ func (c *serverConn) methodLoop() {
 		} else {
 			rep, st = c.callMethod(in.req)
 		}
-		ok = c.send(rep)
+		var werr error
+		ok, werr = c.sendReply(rep)
+		c.callCtx.replyWritten(werr)
 		st.record(&in)
 		if !ok {
 			return
