@@ -49,6 +49,7 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 		tlsCert, tlsKey     string
 		tlsClientCA         string
 		reclaimAfter        time.Duration
+		store               storeFlags
 	)
 	fs.StringVar(&address, "address", "127.0.0.1:50000", "listen address: HOST:PORT, a Unix socket path or @abstract")
 	keyf.register(fs)
@@ -63,9 +64,10 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 	fs.StringVar(&tlsCert, "tls-cert", "", "the server's certificate (PEM) for --mux-address")
 	fs.StringVar(&tlsKey, "tls-key", "", "the key of --tls-cert (PEM)")
 	fs.StringVar(&tlsClientCA, "tls-client-ca", "", "CA certificate(s) (PEM) that must have signed a client's certificate for --mux-address")
+	store.register(fs)
 	fs.DurationVar(&reclaimAfter, "reclaim-after", 0, "release objects that no live connection has used for this long: those of clients killed without their decrefs, but also those of live clients' never-called proxies (README, \"Objects of dead clients\"; 0: never)")
 	fs.Usage = func() {
-		fmt.Fprintln(sio.err, "usage: mpgo serve [--address HOST:PORT|/path.sock] [--authkey-file F | --authkey-hex H | $MPGO_AUTHKEY | --authkey K] [--queue NAME]... [--shared NAME=TYPE(ARGS)]... [--log-level L] [--log-format text|json] [--http HOST:PORT] [limits] [--mux-address HOST:PORT --tls-cert F --tls-key F --tls-client-ca F]")
+		fmt.Fprintln(sio.err, "usage: mpgo serve [--address HOST:PORT|/path.sock] [--authkey-file F | --authkey-hex H | $MPGO_AUTHKEY | --authkey K] [--queue NAME]... [--shared NAME=TYPE(ARGS)]... [--store DIR [--fsync always] [--nats-listen HOST:PORT] | --nats URL[,URL...] [--replicas N] [--nats-creds F]] [--log-level L] [--log-format text|json] [--http HOST:PORT] [limits] [--mux-address HOST:PORT --tls-cert F --tls-key F --tls-client-ca F]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -78,6 +80,9 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 		return usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	if err := lim.validate(); err != nil {
+		return err
+	}
+	if err := store.validate(); err != nil {
 		return err
 	}
 	if muxAddress == "" && (tlsCert != "" || tlsKey != "" || tlsClientCA != "") {
@@ -94,6 +99,12 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 		return err
 	}
 
+	dur, err := openDurable(ctx, &store, log, sio.out)
+	if err != nil {
+		return err
+	}
+	defer dur.close() // after srv.Shutdown: no call uses a queue any more
+
 	reg := managers.NewRegistry()
 	if err := managers.RegisterSyncManager(reg); err != nil {
 		return err
@@ -107,11 +118,15 @@ func runServe(ctx context.Context, args []string, sio stdio) error {
 			return usagef("--queue %q given twice", name)
 		}
 		seen[name] = true
-		if err := reg.Register(name, managers.Singleton(managers.NewQueue(0))); err != nil {
+		q, err := dur.newQueueObject(ctx, name, 0)
+		if err != nil {
+			return fmt.Errorf("--queue %s: %w", name, err)
+		}
+		if err := reg.Register(name, managers.Singleton(q)); err != nil {
 			return usagef("--queue %q: %v", name, err)
 		}
 	}
-	if err := registerShared(reg, shared, seen); err != nil {
+	if err := registerShared(ctx, reg, shared, seen, dur); err != nil {
 		return err
 	}
 

@@ -45,7 +45,8 @@ func sharedTypeNames() string {
 
 const sharedUsage = "register a typeid NAME returning one shared object (repeatable): NAME=TYPE or NAME=TYPE(ARGS), " +
 	"TYPE a SyncManager type (dict, list, Namespace, Value, Array, Queue, JoinableQueue, Lock, RLock, Semaphore, " +
-	"BoundedSemaphore, Condition, Event, Barrier), ARGS its constructor's arguments as JSON values: " +
+	"BoundedSemaphore, Condition, Event, Barrier), ARGS its constructor's arguments as JSON values " +
+	"(with --store or --nats, Queue and JoinableQueue are durable; the other types stay in memory): " +
 	`counts=dict, hits='Value("i", 0)', jobs='Queue(100)', ready='Barrier(3)'`
 
 // sharedSpec is one --shared value.
@@ -113,8 +114,9 @@ func parseShared(v string) (sharedSpec, error) {
 // registerShared makes each object with the constructor of its TYPE in reg (which holds the
 // SyncManager typeids) and registers NAME returning it, with TYPE's exposed methods and
 // method_to_typeid (a shared dict's __iter__ still returns an Iterator proxy). taken holds the
-// names already used (--queue).
-func registerShared(reg *managers.Registry, specs sharedList, taken map[string]bool) error {
+// names already used (--queue). With dur (--store, --nats) a Queue or JoinableQueue is durable:
+// ARGS are checked by the in-memory constructor, whose maxsize the durable queue takes.
+func registerShared(ctx context.Context, reg *managers.Registry, specs sharedList, taken map[string]bool, dur *durable) error {
 	for _, sp := range specs {
 		if taken[sp.name] {
 			return usagef("--shared %s: NAME given twice", sp.name)
@@ -124,9 +126,14 @@ func registerShared(reg *managers.Registry, specs sharedList, taken map[string]b
 		if !ok || t.New == nil {
 			return usagef("--shared %s: no constructor for %s", sp.name, sp.typeid)
 		}
-		obj, err := t.New(context.Background(), sp.args, pickle.NewDict())
+		obj, err := t.New(ctx, sp.args, pickle.NewDict())
 		if err != nil {
 			return usagef("--shared %s=%s(%s): %v", sp.name, sp.typeid, sp.argText, err)
+		}
+		if q, ok := obj.(*managers.Queue); ok && dur != nil {
+			if obj, err = dur.newQueueObject(ctx, sp.name, q.Maxsize()); err != nil {
+				return fmt.Errorf("--shared %s=%s(%s): %w", sp.name, sp.typeid, sp.argText, err)
+			}
 		}
 		st := managers.Singleton(obj)
 		st.Exposed, st.MethodToTypeID = t.Exposed, t.MethodToTypeID

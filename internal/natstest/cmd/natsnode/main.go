@@ -1,0 +1,105 @@
+// Command natsnode runs one embedded NATS JetStream server (nats-server/v2 as a library) as a
+// process of its own, for the tests that kill -9 a node of a cluster or stop every node of a
+// deployment. It is test support: no configuration file, loopback addresses given on the command
+// line, file storage under -dir.
+//
+//	natsnode -dir /tmp/n1 -name n1 -listen 127.0.0.1:0 -cluster 127.0.0.1:0
+//	natsnode -dir /tmp/n2 -name n2 -listen 127.0.0.1:0 -cluster 127.0.0.1:0 -routes nats://127.0.0.1:PORT
+//
+// Once it accepts clients it prints two lines to stdout, "CLIENT nats://HOST:PORT" and, with
+// -cluster, "CLUSTER nats://HOST:PORT" (the route URL other nodes give in -routes); then it runs
+// until SIGINT or SIGTERM.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+func main() {
+	dir := flag.String("dir", "", "JetStream file storage directory (required)")
+	name := flag.String("name", "", "server name (unique in a cluster; required with -cluster)")
+	listen := flag.String("listen", "127.0.0.1:0", "client address HOST:PORT (port 0: any free port)")
+	cluster := flag.String("cluster", "", "cluster (route) address HOST:PORT; empty: a single server")
+	routes := flag.String("routes", "", "route URLs of other nodes, comma-separated (nats://HOST:PORT)")
+	clusterName := flag.String("cluster-name", "mpgo-test", "cluster name")
+	syncAlways := flag.Bool("sync-always", false, "fsync every write (JetStream's sync_interval: always)")
+	logs := flag.Bool("log", false, "print the server's log to stderr")
+	flag.Parse()
+	if err := run(*dir, *name, *listen, *cluster, *routes, *clusterName, *syncAlways, *logs); err != nil {
+		fmt.Fprintln(os.Stderr, "natsnode:", err)
+		os.Exit(1)
+	}
+}
+
+func hostPort(s string) (string, int, error) {
+	h, p, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", 0, err
+	}
+	n, err := strconv.Atoi(p)
+	return h, n, err
+}
+
+func run(dir, name, listen, cluster, routes, clusterName string, syncAlways, logs bool) error {
+	if dir == "" {
+		return fmt.Errorf("-dir is required")
+	}
+	host, port, err := hostPort(listen)
+	if err != nil {
+		return fmt.Errorf("-listen %q: %v", listen, err)
+	}
+	opts := &server.Options{
+		ServerName: name,
+		Host:       host,
+		Port:       port,
+		JetStream:  true,
+		StoreDir:   dir,
+		SyncAlways: syncAlways,
+		NoSigs:     true,
+	}
+	if cluster != "" {
+		if name == "" {
+			return fmt.Errorf("-cluster needs -name")
+		}
+		ch, cp, err := hostPort(cluster)
+		if err != nil {
+			return fmt.Errorf("-cluster %q: %v", cluster, err)
+		}
+		opts.Cluster = server.ClusterOpts{Name: clusterName, Host: ch, Port: cp}
+		if routes != "" {
+			opts.Routes = server.RoutesFromStr(routes)
+		}
+	}
+	s, err := server.NewServer(opts)
+	if err != nil {
+		return err
+	}
+	if logs {
+		s.ConfigureLogger()
+	}
+	go s.Start()
+	if !s.ReadyForConnections(30 * time.Second) {
+		s.Shutdown()
+		return fmt.Errorf("server not ready within 30s")
+	}
+	fmt.Printf("CLIENT %s\n", s.ClientURL())
+	if cluster != "" {
+		a := s.ClusterAddr()
+		fmt.Printf("CLUSTER nats://%s\n", net.JoinHostPort(a.IP.String(), strconv.Itoa(a.Port)))
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	<-sig
+	s.Shutdown()
+	s.WaitForShutdown()
+	return nil
+}
