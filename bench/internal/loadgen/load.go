@@ -51,6 +51,9 @@ type Cell struct {
 	Conns    int
 	Warmup   time.Duration
 	Duration time.Duration
+	// TypeID is the typeid of the shared object ("": Queue or dict after the workload), e.g.
+	// the NAME of `mpgo serve --queue NAME`.
+	TypeID string
 	// AtStart and AtEnd, when set, are called when the measured window opens
 	// and closes (e.g. to sample the server's CPU time).
 	AtStart, AtEnd func()
@@ -70,6 +73,9 @@ func Run(ctx context.Context, t Target, c Cell) (*Result, error) {
 		typeid := "Queue"
 		if c.Workload == Dict {
 			typeid = "dict"
+		}
+		if c.TypeID != "" {
+			typeid = c.TypeID
 		}
 		var err error
 		ident, err = Create(setupCtx, t.Addr, t.Key, typeid)
