@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -155,17 +157,15 @@ type natsNode struct {
 func startNatsNode(t testing.TB, dir, name string, clustered bool, routes []string) *natsNode {
 	t.Helper()
 	n := &natsNode{t: t, dir: dir, name: name, clustered: clustered, routes: routes}
-	n.start()
 	t.Cleanup(n.kill)
+	n.restart()
 	return n
 }
 
-func (n *natsNode) start() {
-	n.t.Helper()
-	listen, cluster := "127.0.0.1:0", "127.0.0.1:0"
-	if n.client != "" { // a restart: same ports, so that clients and routes find it again
+func (n *natsNode) start() error {
+	listen, cluster := "127.0.0.1:0", strings.TrimPrefix(n.cluster, "nats://")
+	if n.client != "" { // a restart: same port, so that clients find it again
 		listen = strings.TrimPrefix(n.client, "nats://")
-		cluster = strings.TrimPrefix(n.cluster, "nats://")
 	}
 	args := []string{"-dir", n.dir, "-name", n.name, "-listen", listen}
 	if n.clustered {
@@ -178,12 +178,12 @@ func (n *natsNode) start() {
 	cmd.WaitDelay = 5 * time.Second
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		n.t.Fatal(err)
+		return err
 	}
 	n.out = &lockedBuffer{}
 	cmd.Stderr = n.out
 	if err := cmd.Start(); err != nil {
-		n.t.Fatal(err)
+		return err
 	}
 	n.cmd, n.exited = cmd, make(chan struct{})
 	ready := make(chan [2]string, 1)
@@ -206,17 +206,31 @@ func (n *natsNode) start() {
 	}()
 	select {
 	case r := <-ready:
-		n.client, n.cluster = r[0], r[1]
+		n.client = r[0]
+		return nil
 	case <-n.exited:
-		n.t.Fatalf("natsnode %s exited:\n%s", n.name, n.out.String())
+		return fmt.Errorf("natsnode %s exited:\n%s", n.name, n.out.String())
 	case <-time.After(60 * time.Second):
 		n.kill()
-		n.t.Fatalf("natsnode %s not ready within 60s:\n%s", n.name, n.out.String())
+		return fmt.Errorf("natsnode %s not ready within 60s:\n%s", n.name, n.out.String())
 	}
 }
 
+// restart starts a killed node again on its ports and directory.
+func (n *natsNode) restart() {
+	n.t.Helper()
+	if err := n.start(); err != nil {
+		n.t.Fatal(err)
+	}
+}
+
+
+
 // kill kills the node with SIGKILL (kill -9) and waits for it.
 func (n *natsNode) kill() {
+	if n.exited == nil {
+		return
+	}
 	select {
 	case <-n.exited:
 	default:
@@ -225,17 +239,35 @@ func (n *natsNode) kill() {
 	}
 }
 
-// startNodeCluster starts n natsnode processes forming one JetStream cluster.
+// startNodeCluster starts n natsnode processes forming one JetStream cluster. A clustered
+// JetStream needs its routes at start, so the route ports are picked first (free ports of
+// 127.0.0.1:0, closed again) and every node is given every route.
 func startNodeCluster(t testing.TB, n int) []*natsNode {
 	t.Helper()
 	dir := t.TempDir()
-	var nodes []*natsNode
-	for i := range n {
-		var routes []string
-		if i > 0 {
-			routes = []string{nodes[0].cluster}
+	routes := make([]string, n)
+	for i := range routes {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
 		}
-		nodes = append(nodes, startNatsNode(t, filepath.Join(dir, fmt.Sprintf("n%d", i)), fmt.Sprintf("n%d", i), true, routes))
+		routes[i] = "nats://" + l.Addr().String()
+		l.Close()
+	}
+	nodes := make([]*natsNode, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		nd := &natsNode{t: t, dir: filepath.Join(dir, fmt.Sprintf("n%d", i)), name: fmt.Sprintf("n%d", i), clustered: true,
+			routes: routes, cluster: routes[i]}
+		t.Cleanup(nd.kill)
+		nodes[i] = nd
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = nd.start() }()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
 	}
 	return nodes
 }
@@ -584,7 +616,7 @@ func TestDurableNATSUnreachable(t *testing.T) {
 			}
 		}
 		jsonEqual(t, "dict", faults["dict"], `"served"`)
-		node.start()
+		node.restart()
 		var rec struct {
 			Got    *string
 			Errors int

@@ -484,28 +484,31 @@ func startServer(ctx context.Context, name string, o *options, tmp string, key [
 }
 
 // startCluster starts three natsnode processes forming a JetStream cluster on loopback and
-// returns their client URLs.
+// returns their client URLs. A clustered JetStream needs its routes at start: the route ports
+// are free ports picked first.
 func startCluster(ctx context.Context, s *server, tmp string) ([]string, error) {
 	bin, err := buildOnce(tmp, "natsnode", "./internal/natstest/cmd/natsnode")
 	if err != nil {
 		return nil, err
 	}
-	var urls []string
-	seed := ""
-	for i := 1; i <= 3; i++ {
-		args := []string{"-dir", filepath.Join(tmp, fmt.Sprintf("n%d", i)), "-name", fmt.Sprintf("n%d", i),
-			"-listen", "127.0.0.1:0", "-cluster", "127.0.0.1:0"}
-		if seed != "" {
-			args = append(args, "-routes", seed)
+	routes := make([]string, 3)
+	for i := range routes {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
 		}
-		p, m, err := startProc(ctx, fmt.Sprintf("natsnode n%d", i), exec.Command(bin, args...), clusterRE)
+		routes[i] = "nats://" + l.Addr().String()
+		l.Close()
+	}
+	var urls []string
+	for i := range routes {
+		args := []string{"-dir", filepath.Join(tmp, fmt.Sprintf("n%d", i)), "-name", fmt.Sprintf("n%d", i),
+			"-listen", "127.0.0.1:0", "-cluster", strings.TrimPrefix(routes[i], "nats://"), "-routes", strings.Join(routes, ",")}
+		p, m, err := startProc(ctx, fmt.Sprintf("natsnode n%d", i), exec.Command(bin, args...), clientRE)
 		if err != nil {
 			return nil, err
 		}
 		s.procs = append(s.procs, p)
-		if seed == "" {
-			seed = m[2]
-		}
 		urls = append(urls, m[1])
 	}
 	return urls, nil
@@ -514,8 +517,7 @@ func startCluster(ctx context.Context, s *server, tmp string) ([]string, error) 
 var (
 	pyAddrRE   = regexp.MustCompile(`^ADDRESS (\S+) (\d+)$`)
 	mpgoAddrRE = regexp.MustCompile(`^mpgo: serving on (127\.0\.0\.1:\d+)$`)
-	// clusterRE matches natsnode's second line; its first (CLIENT) is kept in proc.first.
-	clusterRE = regexp.MustCompile(`^CLUSTER (\S+)$`)
+	clientRE   = regexp.MustCompile(`^CLIENT (\S+)$`)
 )
 
 var (
@@ -605,8 +607,7 @@ func (p *proc) stop() {
 }
 
 // startProc starts cmd in its own process group and waits (bounded) for a line of its output
-// (stdout and stderr) matching re, and returns re's submatches; for clusterRE they are the
-// line, the CLIENT URL natsnode printed before it and the CLUSTER URL.
+// (stdout and stderr) matching re, and returns re's submatches.
 func startProc(ctx context.Context, name string, cmd *exec.Cmd, re *regexp.Regexp) (*proc, []string, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
@@ -622,19 +623,12 @@ func startProc(ctx context.Context, name string, cmd *exec.Cmd, re *regexp.Regex
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		client := ""
 		ok := false
 		for sc.Scan() {
 			l := sc.Text()
 			p.add(l)
-			if c, isClient := strings.CutPrefix(l, "CLIENT "); isClient {
-				client = c
-			}
 			if m := re.FindStringSubmatch(l); m != nil && !ok {
 				ok = true
-				if re == clusterRE {
-					m = []string{m[0], client, m[1]}
-				}
 				found <- m
 			}
 		}

@@ -46,6 +46,9 @@ func hostPort(s string) (string, int, error) {
 		return "", 0, err
 	}
 	n, err := strconv.Atoi(p)
+	if n == 0 {
+		n = server.RANDOM_PORT // 0 would be the server's default port
+	}
 	return h, n, err
 }
 
