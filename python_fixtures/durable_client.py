@@ -11,7 +11,8 @@ Modes (every mode prints JSON lines or tagged lines on stdout):
             JSON object.
   put       put --n items "PREFIX-i" into --queue; one JSON object {"put": [...]}.
   drain     get from --queue until every item of --expect-file (one per line) was got (bounded by
-            --timeout), then get_nowait until queue.Empty; one JSON object {"got": [...]}.
+            --timeout), then get_nowait until queue.Empty; one JSON object {"got": [...],
+            "errors": [...]} (calls that raised, retried).
   pair      two servers sharing --queue: put on the first, get on the second (--port2); qsize on
             both, task_done/join across them; one JSON object.
   producer  put "PREFIX-i" for i < --n, printing "PUT item" after each put returned (acknowledged);
@@ -26,6 +27,7 @@ Modes (every mode prints JSON lines or tagged lines on stdout):
 
 Standard library only; Python 2.7 and 3.6+.
 """
+import os
 import sys
 import threading
 import time
@@ -153,18 +155,25 @@ def mode_drain(a):
         with open(a.expect_file) as f:
             expect = set(l.strip() for l in f if l.strip())
     got = []
+    errors = []
     deadline = time.time() + a.timeout
     while expect - set(got) and time.time() < deadline:
         try:
             got.append(q.get(True, 1))
         except queue_mod.Empty:
             pass
-    while True:
+        except Exception as e:  # a cluster still failing over: retry until the deadline
+            errors.append('%s: %s' % (type(e).__name__, e))
+            time.sleep(0.1)
+    while time.time() < deadline:
         try:
             got.append(q.get_nowait())
         except queue_mod.Empty:
             break
-    emit({'got': got, 'qsize': q.qsize()})
+        except Exception as e:
+            errors.append('%s: %s' % (type(e).__name__, e))
+            time.sleep(0.1)
+    emit({'got': got, 'qsize': q.qsize(), 'errors': errors})
 
 
 def mode_pair(a):
@@ -205,6 +214,13 @@ def mode_pair(a):
     emit(res)
 
 
+def gone():
+    """Ends the process after the server died: skips the proxies' finalizers, whose decref would
+    retry connecting to the dead server for 20 seconds on Python 2."""
+    sys.stdout.flush()
+    os._exit(0)
+
+
 def mode_producer(a):
     q = getattr(connect(a), a.queue)()
     for i in range(a.n):
@@ -214,7 +230,8 @@ def mode_producer(a):
         except Exception as e:
             say('ERR %s %s: %s' % (it, type(e).__name__, str(e).replace('\n', ' ')))
             if not a.keep_going and isinstance(e, (EOFError, IOError, OSError)):
-                break
+                say('DONE')
+                gone()
             continue
         say('PUT ' + it)
     say('DONE')
@@ -238,7 +255,8 @@ def mode_consumer(a):
         except Exception as e:
             say('ERR %s: %s' % (type(e).__name__, str(e).replace('\n', ' ')))
             if not a.keep_going and isinstance(e, (EOFError, IOError, OSError)):
-                return
+                gone()
+            time.sleep(0.05)  # back off while the queue fails over (bounded by the test)
             continue
         say('GOT %s %.3f' % (it, time.time()))
     say('DONE')
