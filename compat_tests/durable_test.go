@@ -224,8 +224,6 @@ func (n *natsNode) restart() {
 	}
 }
 
-
-
 // kill kills the node with SIGKILL (kill -9) and waits for it.
 func (n *natsNode) kill() {
 	if n.exited == nil {
