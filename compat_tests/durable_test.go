@@ -431,8 +431,12 @@ func (k *killRun) line(mu *sync.Mutex, l string) (done bool) {
 	return false
 }
 
-// follow reads p's lines into k until DONE or the end of its output, in the background.
+// follow waits for p's READY line (connected), then reads its lines into k until DONE or the
+// end of its output, in the background.
 func (k *killRun) follow(mu *sync.Mutex, p *pyProc, wg *sync.WaitGroup) {
+	if l := p.Line(60 * time.Second); l != "READY" {
+		p.t.Fatalf("%s: first line %q, want READY", p.script, l)
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
