@@ -40,7 +40,8 @@ type options struct {
 	items    int
 	python   string
 	json     string
-	keep     bool
+	pprof    string
+	pin      string // "GEN/SRV" CPU lists, "" for none
 }
 
 func main() {
@@ -53,6 +54,8 @@ func main() {
 	flag.IntVar(&o.items, "items", 200000, "small tuples (i, 'item') queued for the memory section (0: skip it)")
 	flag.StringVar(&o.python, "python", "3.13", "CPython version (or interpreter path) of the cpython server")
 	flag.StringVar(&o.json, "json", "", "also write the results as JSON to this file")
+	flag.StringVar(&o.pprof, "pprof", "", "serve pprof from the mpgo servers at this address (builds with -tags mpgo_pprof, sets MPGO_PPROF; drive one mpgo configuration at a time)")
+	flag.StringVar(&o.pin, "pin", "", "CPU pinning GEN/SRV (e.g. 0/1): this load generator on the CPUs GEN, every server process on SRV (with taskset), as mgrbench -pin does; default none")
 	quick := flag.Bool("quick", false, "smoke run: 1 run, 0.5s cells, 20000 items")
 	flag.Parse()
 	if *quick {
@@ -160,6 +163,17 @@ func run(ctx context.Context, o *options) error {
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		rep.Load = strings.TrimSpace(string(b))
 		fmt.Printf("load average before: %s\n", rep.Load)
+	}
+	if o.pin != "" {
+		gen, _, ok := strings.Cut(o.pin, "/")
+		if !ok {
+			return fmt.Errorf("-pin %q: want GEN/SRV", o.pin)
+		}
+		// Every thread of this process (new threads inherit the mask of the thread creating them).
+		if out, err := exec.Command("taskset", "-a", "-p", "-c", gen, strconv.Itoa(os.Getpid())).CombinedOutput(); err != nil {
+			return fmt.Errorf("taskset %s: %v: %s", gen, err, out)
+		}
+		fmt.Printf("CPU pinning: generator %s\n", o.pin)
 	}
 	tmp, err := os.MkdirTemp("", "durablebench-")
 	if err != nil {
@@ -446,14 +460,18 @@ func startServer(ctx context.Context, name string, o *options, tmp string, key [
 		if err := writeScript(script); err != nil {
 			return nil, err
 		}
-		p, m, err := startProc(ctx, name, exec.Command(py, script, "--authkey-hex", hex.EncodeToString(key)), pyAddrRE)
+		p, m, err := startProc(ctx, name, pinned(o, py, script, "--authkey-hex", hex.EncodeToString(key)), pyAddrRE)
 		if err != nil {
 			return nil, err
 		}
 		s.procs, s.addr, s.typeid = []*proc{p}, net.JoinHostPort(m[1], m[2]), "Queue"
 		return s, nil
 	}
-	bin, err := buildOnce(tmp, "mpgo", "./cmd/mpgo")
+	var tags []string
+	if o.pprof != "" {
+		tags = []string{"-tags", "mpgo_pprof"}
+	}
+	bin, err := buildOnce(tmp, "mpgo", "./cmd/mpgo", tags...)
 	if err != nil {
 		return nil, err
 	}
@@ -464,15 +482,18 @@ func startServer(ctx context.Context, name string, o *options, tmp string, key [
 	case "fsync":
 		args = append(args, "--store", filepath.Join(tmp, "fsync"), "--fsync", "always")
 	case "cluster":
-		urls, err := startCluster(ctx, s, tmp)
+		urls, err := startCluster(ctx, o, s, tmp)
 		if err != nil {
 			s.stop()
 			return nil, err
 		}
 		args = append(args, "--nats", strings.Join(urls, ","), "--replicas", "3")
 	}
-	cmd := exec.Command(bin, args...)
+	cmd := pinned(o, bin, args...)
 	cmd.Env = append(os.Environ(), "MPGO_AUTHKEY="+string(key))
+	if o.pprof != "" {
+		cmd.Env = append(cmd.Env, "MPGO_PPROF="+o.pprof)
+	}
 	p, m, err := startProc(ctx, name, cmd, mpgoAddrRE)
 	if err != nil {
 		s.stop()
@@ -486,7 +507,7 @@ func startServer(ctx context.Context, name string, o *options, tmp string, key [
 // startCluster starts three natsnode processes forming a JetStream cluster on loopback and
 // returns their client URLs. A clustered JetStream needs its routes at start: the route ports
 // are free ports picked first.
-func startCluster(ctx context.Context, s *server, tmp string) ([]string, error) {
+func startCluster(ctx context.Context, o *options, s *server, tmp string) ([]string, error) {
 	bin, err := buildOnce(tmp, "natsnode", "./internal/natstest/cmd/natsnode")
 	if err != nil {
 		return nil, err
@@ -504,7 +525,7 @@ func startCluster(ctx context.Context, s *server, tmp string) ([]string, error) 
 	for i := range routes {
 		args := []string{"-dir", filepath.Join(tmp, fmt.Sprintf("n%d", i)), "-name", fmt.Sprintf("n%d", i),
 			"-listen", "127.0.0.1:0", "-cluster", strings.TrimPrefix(routes[i], "nats://"), "-routes", strings.Join(routes, ",")}
-		p, m, err := startProc(ctx, fmt.Sprintf("natsnode n%d", i), exec.Command(bin, args...), clientRE)
+		p, m, err := startProc(ctx, fmt.Sprintf("natsnode n%d", i), pinned(o, bin, args...), clientRE)
 		if err != nil {
 			return nil, err
 		}
@@ -525,8 +546,8 @@ var (
 	built   = map[string]string{}
 )
 
-// buildOnce builds a command of this module into tmp.
-func buildOnce(tmp, name, pkg string) (string, error) {
+// buildOnce builds a command of this module into tmp, with extra go build arguments.
+func buildOnce(tmp, name, pkg string, extra ...string) (string, error) {
 	buildMu.Lock()
 	defer buildMu.Unlock()
 	if b, ok := built[name]; ok {
@@ -537,7 +558,7 @@ func buildOnce(tmp, name, pkg string) (string, error) {
 		return "", err
 	}
 	bin := filepath.Join(tmp, name)
-	cmd := exec.Command("go", "build", "-o", bin, pkg)
+	cmd := exec.Command("go", append(append([]string{"build", "-o", bin}, extra...), pkg)...)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
@@ -604,6 +625,14 @@ func (p *proc) stop() {
 		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done
 	}
+}
+
+// pinned returns the command name and arguments, run under taskset -c SRV with -pin.
+func pinned(o *options, name string, args ...string) *exec.Cmd {
+	if _, srv, ok := strings.Cut(o.pin, "/"); ok {
+		return exec.Command("taskset", append([]string{"-c", srv, name}, args...)...)
+	}
+	return exec.Command(name, args...)
 }
 
 // startProc starts cmd in its own process group and waits (bounded) for a line of its output
