@@ -44,9 +44,12 @@ const (
 	// maxBatch bounds the items one pull request asks for.
 	maxBatch = 256
 	// opTimeout bounds one JetStream request when the caller's context has no deadline.
-	opTimeout = 10 * time.Second
+	opTimeout = 5 * time.Second
 	// ackWait bounds how long Qsize waits for this server's acknowledgements in flight.
 	ackWait = 5 * time.Second
+	// ackTimeout bounds the wait for JetStream's confirmation of one acknowledgement (a Go
+	// caller's Get waits for it).
+	ackTimeout = 2 * time.Second
 	// maxRoomPoll is the longest pause between two attempts of a blocked put.
 	maxRoomPoll = 100 * time.Millisecond
 	// consumerName is the durable consumer every server shares.
@@ -273,27 +276,50 @@ func (q *Queue) lost(h *handles) {
 	q.setupMu.Unlock()
 }
 
-// fault converts a JetStream failure of op into the Python exception the caller receives.
+// fault converts a JetStream failure of op into the Python exception the caller receives:
+// builtins.ConnectionError when NATS cannot be reached, builtins.OSError when the stream or
+// its consumer is missing (the next call sets them up again) or for other failures.
 func (q *Queue) fault(op string, err error) error {
 	var pe *managers.PyException
-	switch {
-	case errors.As(err, &pe), errors.Is(err, context.Canceled):
+	if errors.As(err, &pe) || errors.Is(err, context.Canceled) {
 		return err
-	case errors.Is(err, jetstream.ErrStreamNotFound), errors.Is(err, jetstream.ErrConsumerNotFound),
-		errors.Is(err, jetstream.ErrNoStreamResponse):
+	}
+	nc := q.js.Conn()
+	if !nc.IsConnected() {
+		return managers.NewPyException("builtins", "ConnectionError", fmt.Sprintf(
+			"natsqueue: queue %q: %s: NATS JetStream unreachable (connection %s): %v",
+			q.cfg.Name, op, strings.ToLower(nc.Status().String()), err))
+	}
+	if missing(err) {
 		q.lost(q.currentHandles())
-		q.log.WithField("err", err).Warn("natsqueue: stream or consumer missing; the next call recreates it")
+		q.log.WithField("err", err).Warn("natsqueue: stream or consumer missing; the next call sets it up again")
 		return managers.NewPyException("builtins", "OSError", fmt.Sprintf(
-			"natsqueue: queue %q: %s: JetStream stream %s or its consumer is missing (deleted?): %v; the next call recreates it empty",
+			"natsqueue: queue %q: %s: JetStream stream %s or its consumer is missing (deleted?): %v; the next call recreates it (empty if it was deleted)",
 			q.cfg.Name, op, q.stream, err))
-	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrDisconnected),
-		errors.Is(err, nats.ErrNoResponders), errors.Is(err, nats.ErrTimeout),
-		errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrConnectionReconnecting),
-		errors.Is(err, nats.ErrReconnectBufExceeded), errors.Is(err, jetstream.ErrJetStreamNotEnabled):
+	}
+	if transient(err) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) {
 		return managers.NewPyException("builtins", "ConnectionError", fmt.Sprintf(
 			"natsqueue: queue %q: %s: NATS JetStream unreachable: %v", q.cfg.Name, op, err))
 	}
 	return managers.NewPyException("builtins", "OSError", fmt.Sprintf("natsqueue: queue %q: %s: %v", q.cfg.Name, op, err))
+}
+
+// missing reports whether err says the stream or consumer does not exist (no responders on a
+// live connection: nobody serves the consumer's subjects).
+func missing(err error) bool {
+	return errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrConsumerDeleted) ||
+		errors.Is(err, jetstream.ErrConsumerDoesNotExist) || errors.Is(err, nats.ErrNoResponders)
+}
+
+// transient reports whether err is a failure a retry may not see (a server or leader going
+// away, a timeout).
+func transient(err error) bool {
+	return errors.Is(err, jetstream.ErrServerShutdown) || errors.Is(err, jetstream.ErrConsumerLeadershipChanged) ||
+		errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrDisconnected) ||
+		errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrReconnectBufExceeded) ||
+		errors.Is(err, jetstream.ErrNoHeartbeat)
 }
 
 func (q *Queue) currentHandles() *handles {
@@ -569,7 +595,7 @@ func (q *Queue) deliver(ctx context.Context, it item) any {
 // confirmation is logged: the item may come back after the redelivery delay (a duplicate).
 func (q *Queue) ack(msg jetstream.Msg) {
 	defer q.ackEnd()
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
 	defer cancel()
 	if err := msg.DoubleAck(ctx); err != nil {
 		q.log.WithField("err", err).Warn("natsqueue: acknowledgement not confirmed: the item may be delivered again")
@@ -663,7 +689,7 @@ func (q *Queue) pullLoop() {
 				q.requested -= n
 				q.fetches--
 				q.mu.Unlock()
-				q.failWaiters(q.fault("get", err))
+				q.fetchFailed(err)
 				pause = 100 * time.Millisecond
 				q.wake() // come back after the pause if waiters came meanwhile
 				break
@@ -707,7 +733,7 @@ func (q *Queue) startFetch(n int) error {
 		q.mu.Unlock()
 		if err := b.Error(); err != nil && q.ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) &&
 			!errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
-			q.failWaiters(q.fault("get", err))
+			q.fetchFailed(err)
 		}
 		q.wake()
 	}()
@@ -729,6 +755,17 @@ func (q *Queue) handOn(it item) {
 	if err := it.msg.Nak(); err != nil {
 		q.log.WithField("err", err).Warn("natsqueue: nak failed: the item comes back after the redelivery delay")
 	}
+}
+
+// fetchFailed handles a failed pull request: the waiters fail when NATS is unreachable or the
+// stream is missing; after a transient failure on a live connection (a server of the cluster
+// going away, a new consumer leader) the pull loop tries again and they keep waiting.
+func (q *Queue) fetchFailed(err error) {
+	if q.js.Conn().IsConnected() && transient(err) {
+		q.log.WithField("err", err).Debug("natsqueue: pull request failed; retrying")
+		return
+	}
+	q.failWaiters(q.fault("get", err))
 }
 
 // failWaiters fails every waiter with err (the pull requests cannot be sent).
