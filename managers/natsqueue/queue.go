@@ -47,8 +47,7 @@ const (
 	opTimeout = 5 * time.Second
 	// ackWait bounds how long Qsize waits for this server's acknowledgements in flight.
 	ackWait = 5 * time.Second
-	// ackTimeout bounds the wait for JetStream's confirmation of one acknowledgement (a Go
-	// caller's Get waits for it).
+	// ackTimeout bounds the wait for JetStream's confirmation of one acknowledgement.
 	ackTimeout = 2 * time.Second
 	// maxRoomPoll is the longest pause between two attempts of a blocked put.
 	maxRoomPoll = 100 * time.Millisecond
@@ -104,8 +103,18 @@ type waiter struct {
 
 // item is a fetched message and its decoded value.
 type item struct {
-	msg jetstream.Msg
+	msg delivered
 	v   any
+}
+
+// delivered is a message JetStream delivered to this server: a jetstream.Msg from the pull
+// loop, or a rawMsg from a no-wait pull.
+type delivered interface {
+	Data() []byte
+	Headers() nats.Header
+	DoubleAck(ctx context.Context) error
+	Nak() error
+	TermWithReason(reason string) error
 }
 
 // Open creates (or binds to) the stream and consumer of the queue cfg.Name and starts its
@@ -351,6 +360,7 @@ func (q *Queue) Close() error {
 	q.mu.Unlock()
 	q.cancel()
 	q.wg.Wait()
+	q.waitAcks(context.Background())
 	return nil
 }
 
@@ -527,14 +537,67 @@ func (q *Queue) get(ctx context.Context, block bool, deadline time.Time) (any, e
 	return nil, managers.ErrQueueEmpty
 }
 
-// fetchNow fetches one item if JetStream has one available now.
+// fetchNow fetches one item if JetStream has one available now. JetStream updates the
+// consumer's count of pending messages asynchronously after a put, and a no-wait pull consults
+// that count: right after a put it can come back empty. Then the stream's state, which is
+// exact, decides: if it holds items no getter holds, a pull that waits (at most
+// catchUpWait) takes one, as the consumer reads its store directly for a waiting pull.
 func (q *Queue) fetchNow(ctx context.Context) (item, bool, error) {
+	it, ok, err := q.fetchOnce(ctx, false)
+	if ok || err != nil {
+		return it, ok, err
+	}
+	n, err := q.undelivered(ctx)
+	if err != nil || n == 0 {
+		return item{}, false, err
+	}
+	return q.fetchOnce(ctx, true)
+}
+
+// catchUpWait bounds the pull of fetchNow after the stream said it held items: they may have
+// been taken by other getters meanwhile.
+const catchUpWait = 50 * time.Millisecond
+
+// undelivered returns the number of items in the stream that no getter holds.
+func (q *Queue) undelivered(ctx context.Context) (uint64, error) {
+	h, err := q.setup(ctx)
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := opCtx(ctx)
+	defer cancel()
+	si, err := h.stream.Info(ctx)
+	if err != nil {
+		return 0, q.fault("get", err)
+	}
+	if si.State.Msgs == 0 {
+		return 0, nil
+	}
+	ci, err := h.cons.Info(ctx)
+	if err != nil {
+		return 0, q.fault("get", err)
+	}
+	held := uint64(max(ci.NumAckPending, 0))
+	if si.State.Msgs <= held {
+		return 0, nil
+	}
+	return si.State.Msgs - held, nil
+}
+
+// fetchOnce sends one pull request for one item: a no-wait one, or one waiting up to
+// catchUpWait.
+func (q *Queue) fetchOnce(ctx context.Context, wait bool) (item, bool, error) {
 	for {
 		h, err := q.setup(ctx)
 		if err != nil {
 			return item{}, false, err
 		}
-		b, err := h.cons.FetchNoWait(1)
+		var b jetstream.MessageBatch
+		if wait {
+			b, err = h.cons.Fetch(1, jetstream.FetchMaxWait(catchUpWait))
+		} else {
+			b, err = h.cons.FetchNoWait(1)
+		}
 		if err != nil {
 			return item{}, false, q.fault("get", err)
 		}
@@ -551,7 +614,8 @@ func (q *Queue) fetchNow(ctx context.Context) (item, bool, error) {
 		if got {
 			return it, true, nil
 		}
-		if err := b.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+		if err := b.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) &&
+			!errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 			return item{}, false, q.fault("get", err)
 		}
 		if !bad {
@@ -562,7 +626,7 @@ func (q *Queue) fetchNow(ctx context.Context) (item, bool, error) {
 
 // drop terminates a message that is not an item (published to the subject by something else):
 // redelivering it would fail the same way forever.
-func (q *Queue) drop(msg jetstream.Msg, err error) {
+func (q *Queue) drop(msg delivered, err error) {
 	q.log.WithField("err", err).Error("natsqueue: dropping a message that is not a pickled item")
 	if err := msg.TermWithReason("not a pickle"); err != nil {
 		q.log.WithField("err", err).Warn("natsqueue: terminating a bad message")
@@ -571,7 +635,8 @@ func (q *Queue) drop(msg jetstream.Msg, err error) {
 
 // deliver arranges the acknowledgement of an item handed to the caller and returns its value.
 // A Python caller's item is acknowledged once the reply reached the socket, and handed back to
-// JetStream at once (Nak) when it could not be written; a Go caller's is acknowledged now.
+// JetStream at once (Nak) when it could not be written; a Go caller's is acknowledged now. The
+// acknowledgement is confirmed in the background (counts read through this Queue wait for it).
 func (q *Queue) deliver(ctx context.Context, it item) any {
 	q.ackStart()
 	if managers.OnReplyWritten(ctx, func(err error) {
@@ -587,13 +652,13 @@ func (q *Queue) deliver(ctx context.Context, it item) any {
 	}) {
 		return it.v
 	}
-	q.ack(it.msg)
+	go q.ack(it.msg)
 	return it.v
 }
 
 // ack acknowledges a delivered item and waits for JetStream to confirm it. A failed
 // confirmation is logged: the item may come back after the redelivery delay (a duplicate).
-func (q *Queue) ack(msg jetstream.Msg) {
+func (q *Queue) ack(msg delivered) {
 	defer q.ackEnd()
 	ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
 	defer cancel()
