@@ -200,9 +200,12 @@ func Connect(ctx context.Context, urls []string, creds string, log logrus.FieldL
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
+			why := fmt.Sprintf("no NATS server reachable (connection %s)", strings.ToLower(nc.Status().String()))
+			if nc.IsConnected() {
+				why = fmt.Sprintf("connected to %s, but JetStream did not answer: %v", nc.ConnectedUrlRedacted(), err)
+			}
 			nc.Close()
-			return nil, nil, fmt.Errorf("natsqueue: NATS JetStream at %s did not answer (connection %s): %w (last error: %v)",
-				url, strings.ToLower(nc.Status().String()), ctx.Err(), err)
+			return nil, nil, fmt.Errorf("natsqueue: NATS JetStream at %s did not answer before the wait ended (%w): %s", url, ctx.Err(), why)
 		}
 	}
 }

@@ -101,3 +101,48 @@ func ExampleQueue_CallMethod() {
 	// <nil>
 	// queue.Full
 }
+
+// An embedded JetStream with a client port, reached by a second server through Connect: both
+// serve the same queue.
+func ExampleConnect() {
+	dir, err := os.MkdirTemp("", "mpgo-store")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	e, err := natsqueue.StartEmbedded(natsqueue.EmbeddedConfig{Dir: dir, Listen: "127.0.0.1:0"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+
+	nc, js, err := natsqueue.Connect(ctx, []string{e.Server.ClientURL()}, "", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer nc.Close()
+	here, err := natsqueue.Open(ctx, e.JetStream, natsqueue.Config{Name: "shared"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer here.Close()
+	there, err := natsqueue.Open(ctx, js, natsqueue.Config{Name: "shared"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer there.Close()
+
+	if err := here.Put(ctx, "hello"); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(there.Qsize())
+	v, err := there.Get(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(v)
+	// Output:
+	// 1
+	// hello
+}

@@ -3,6 +3,8 @@ package natsqueue_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -72,6 +74,34 @@ func TestStreamDeleted(t *testing.T) {
 	if n, err := q.Len(ctx); err != nil || n != 0 {
 		t.Fatalf("qsize after recreation: %d %v", n, err)
 	}
+	// A get blocked in the pull loop when the stream goes fails the same way.
+	blocked := make(chan error, 1)
+	go func() {
+		_, err := q.Get(ctx)
+		blocked <- err
+	}()
+	eventually(t, "the get is waiting", func() error {
+		ci, err := e.JetStream.Consumer(ctx, "MPGO_Q_gone", "mpgo")
+		if err != nil {
+			return err
+		}
+		if info, err := ci.Info(ctx); err != nil || info.NumWaiting == 0 {
+			return fmt.Errorf("no waiting pull (%v)", err)
+		}
+		return nil
+	})
+	if err := e.JetStream.DeleteStream(ctx, "MPGO_Q_gone"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-blocked:
+		pyErr(t, "a get blocked when the stream was deleted", err, "OSError", "MPGO_Q_gone")
+	case <-time.After(30 * time.Second):
+		t.Fatal("a blocked get did not fail when the stream was deleted")
+	}
+	if err := q.Put(ctx, "d"); err != nil {
+		t.Fatalf("put after the second recreation: %v", err)
+	}
 }
 
 // TestNATSUnreachable: while the NATS server is down every call raises ConnectionError
@@ -138,4 +168,22 @@ func TestNATSUnreachable(t *testing.T) {
 	if n, err := q.Unfinished(cctx); err != nil || n != 3 {
 		t.Fatalf("unfinished = %d, %v; want 3", n, err)
 	}
+}
+
+// TestConnectBounded: Connect to an address where nothing answers gives up at ctx's end with
+// a message naming the URL, and succeeds once JetStream answers.
+func TestConnectBounded(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "nats://" + l.Addr().String()
+	l.Close() // nothing listens there now
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	_, _, err = natsqueue.Connect(ctx, []string{url}, "", nil)
+	if err == nil || !strings.Contains(err.Error(), url) || !strings.Contains(err.Error(), "did not answer") {
+		t.Fatalf("Connect to nothing: %v", err)
+	}
+	t.Log(err)
 }

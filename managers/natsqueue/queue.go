@@ -51,6 +51,8 @@ const (
 	ackTimeout = 2 * time.Second
 	// maxRoomPoll is the longest pause between two attempts of a blocked put.
 	maxRoomPoll = 100 * time.Millisecond
+	// retryPause is the pause of the pull loop after a failed pull request.
+	retryPause = 100 * time.Millisecond
 	// consumerName is the durable consumer every server shares.
 	consumerName = "mpgo"
 	// tasksBucket is the key-value bucket holding each queue's task_done count.
@@ -755,7 +757,7 @@ func (q *Queue) pullLoop() {
 				q.fetches--
 				q.mu.Unlock()
 				q.fetchFailed(err)
-				pause = 100 * time.Millisecond
+				pause = retryPause
 				q.wake() // come back after the pause if waiters came meanwhile
 				break
 			}
@@ -799,6 +801,8 @@ func (q *Queue) startFetch(n int) error {
 		if err := b.Error(); err != nil && q.ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) &&
 			!errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
 			q.fetchFailed(err)
+			time.AfterFunc(retryPause, q.wake) // do not retry a failing pull in a tight loop
+			return
 		}
 		q.wake()
 	}()
