@@ -397,7 +397,6 @@ func (q *Queue) put(ctx context.Context, v any, block bool, deadline time.Time) 
 		if _, err := q.setup(ctx); err != nil {
 			return err
 		}
-		room := q.roomChan()
 		pctx, cancel := opCtx(ctx)
 		_, err := q.js.PublishMsg(pctx, msg)
 		cancel()
@@ -414,7 +413,8 @@ func (q *Queue) put(ctx context.Context, v any, block bool, deadline time.Time) 
 			return managers.ErrQueueFull
 		}
 		// JetStream has no blocking publish: wait for this server to remove an item, or poll
-		// (another server may have), with a growing pause.
+		// (another server may have, or this one just did), with a growing pause.
+		room := q.roomChan()
 		wait := pause
 		if !deadline.IsZero() {
 			left := time.Until(deadline)
