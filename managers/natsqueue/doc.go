@@ -77,7 +77,9 @@
 // disables the reconnect buffer so that a failed put is not published later behind the
 // caller's back). A call that finds the stream or its consumer missing (deleted by an operator)
 // raises builtins.OSError naming the stream; the next call recreates them, empty: what the
-// deletion removed is gone, which the exception reports. Transient failures of a pull request
-// on a live connection (a cluster node stopping, a new consumer leader) are retried without
-// failing the waiting getters. Nothing acknowledged is lost in any of these cases.
+// deletion removed is gone, which the exception reports. When JetStream does not answer for a
+// stream that still exists (a cluster electing a new stream or consumer leader) the call raises
+// ConnectionError; such transient failures of a pull request on a live connection (a cluster
+// node stopping, a new consumer leader) are retried without failing the waiting getters.
+// Nothing acknowledged is lost in any of these cases.
 package natsqueue

@@ -301,6 +301,11 @@ func (q *Queue) fault(op string, err error) error {
 			"natsqueue: queue %q: %s: NATS JetStream unreachable (connection %s): %v",
 			q.cfg.Name, op, strings.ToLower(nc.Status().String()), err))
 	}
+	if missing(err) && !q.gone() {
+		return managers.NewPyException("builtins", "ConnectionError", fmt.Sprintf(
+			"natsqueue: queue %q: %s: JetStream did not answer for stream %s (a leader being elected?): %v",
+			q.cfg.Name, op, q.stream, err))
+	}
 	if missing(err) {
 		q.lost(q.currentHandles())
 		q.log.WithField("err", err).Warn("natsqueue: stream or consumer missing; the next call sets it up again")
@@ -314,6 +319,22 @@ func (q *Queue) fault(op string, err error) error {
 	}
 	return managers.NewPyException("builtins", "OSError", fmt.Sprintf("natsqueue: queue %q: %s: %v", q.cfg.Name, op, err))
 }
+
+// gone asks JetStream whether the stream or its consumer is really missing, to tell an
+// operator's deletion from a moment without a leader (no responders) in a cluster.
+func (q *Queue) gone() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), goneTimeout)
+	defer cancel()
+	st, err := q.js.Stream(ctx, q.stream)
+	if err != nil {
+		return errors.Is(err, jetstream.ErrStreamNotFound)
+	}
+	_, err = st.Consumer(ctx, consumerName)
+	return errors.Is(err, jetstream.ErrConsumerNotFound)
+}
+
+// goneTimeout bounds the check of gone.
+const goneTimeout = 2 * time.Second
 
 // missing reports whether err says the stream or consumer does not exist (no responders on a
 // live connection: nobody serves the consumer's subjects).
@@ -830,7 +851,7 @@ func (q *Queue) handOn(it item) {
 // stream is missing; after a transient failure on a live connection (a server of the cluster
 // going away, a new consumer leader) the pull loop tries again and they keep waiting.
 func (q *Queue) fetchFailed(err error) {
-	if q.js.Conn().IsConnected() && transient(err) {
+	if q.js.Conn().IsConnected() && (transient(err) || missing(err) && !q.gone()) {
 		q.log.WithField("err", err).Debug("natsqueue: pull request failed; retrying")
 		return
 	}
