@@ -76,3 +76,59 @@ func BenchmarkGetBlocked(b *testing.B) {
 	cancel()
 	wg.Wait()
 }
+
+// BenchmarkPut measures a put (published and acknowledged by JetStream) with the default sync
+// policy and with SyncAlways (an fsync per put), from parallel goroutines.
+func BenchmarkPut(b *testing.B) {
+	for _, sync := range []bool{false, true} {
+		name := "default"
+		if sync {
+			name = "syncalways"
+		}
+		b.Run(name, func(b *testing.B) {
+			e, err := natsqueue.StartEmbedded(natsqueue.EmbeddedConfig{Dir: b.TempDir(), SyncAlways: sync})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close()
+			q, err := natsqueue.Open(b.Context(), e.JetStream, natsqueue.Config{Name: "bench"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer q.Close()
+			item := pickle.Tuple{int64(1), "payload", 2.5}
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					if err := q.Put(ctx, item); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkGetNowait measures get_nowait on a queue that holds the items (filled before the
+// timer starts), from parallel goroutines.
+func BenchmarkGetNowait(b *testing.B) {
+	e := embedded(b)
+	q := open(b, e, natsqueue.Config{Name: "bench"})
+	ctx := context.Background()
+	for range b.N {
+		if err := q.Put(ctx, int64(1)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := q.GetNowait(); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
