@@ -57,7 +57,9 @@
 // which includes items being handed to a getter on any server right now and items held by a
 // server that died until the redelivery delay. Before reading the count a server waits
 // (bounded) for its own acknowledgements in flight, so a client that got an item and then asks
-// the same server sees it gone. All servers read the same stream state, so they agree.
+// the same server sees it gone. All servers read the same stream state, so they agree once the
+// acknowledgements have landed: right after a get through server B (which acknowledges once
+// its reply is written), server A can still count the item for a moment.
 //
 // task_done/join: unfinished = items ever put through any server (the stream's last sequence
 // number) - task_done calls on any server (a count in MPGO_QUEUE_TASKS changed by

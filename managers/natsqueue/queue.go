@@ -297,9 +297,11 @@ func (q *Queue) fault(op string, err error) error {
 	}
 	nc := q.js.Conn()
 	if !nc.IsConnected() {
+		// The error itself is the client's view of it (for example "outbound buffer limit
+		// exceeded": the reconnect buffer is off), the connection status says more.
 		return managers.NewPyException("builtins", "ConnectionError", fmt.Sprintf(
-			"natsqueue: queue %q: %s: NATS JetStream unreachable (connection %s): %v",
-			q.cfg.Name, op, strings.ToLower(nc.Status().String()), err))
+			"natsqueue: queue %q: %s: NATS JetStream unreachable: disconnected from NATS (%s)",
+			q.cfg.Name, op, strings.ToLower(nc.Status().String())))
 	}
 	if missing(err) && !q.gone() {
 		return managers.NewPyException("builtins", "ConnectionError", fmt.Sprintf(
