@@ -46,7 +46,13 @@
 // Each item goes to exactly one getter at a time. It is acknowledged (removed for good) when:
 //   - Python caller: the reply has been written to the socket (managers.OnReplyWritten); if the
 //     reply cannot be written the item is handed back at once (Nak), not after the delay;
-//   - Go caller: before Get returns.
+//   - Go caller: as Get returns.
+//
+// The acknowledgement is confirmed by JetStream in the background; this server's counts wait
+// for it. (A no-wait fetch consults the consumer's count of pending messages, which JetStream
+// updates asynchronously after a put; when it finds nothing although the stream holds items no
+// getter holds, a fetch waiting at most 50 ms takes one, so a get_nowait right after a put
+// finds the item.)
 //
 // If the server dies between fetching an item and writing the reply, JetStream redelivers the
 // item after Config.Redeliver: delivery is at-least-once, and a duplicate can only come from
