@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpgo/mpgo/managers"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -66,5 +68,42 @@ func TestRedeliverWindow(t *testing.T) {
 	defer cancel()
 	if n, err := survivor.Len(cctx); err != nil || n != 0 {
 		t.Fatalf("qsize after the redelivered get = %d, %v", n, err)
+	}
+}
+
+// TestMaxsizeCountsUnacked: an item delivered to a getter but not yet acknowledged still takes
+// its place under maxsize and in qsize.
+func TestMaxsizeCountsUnacked(t *testing.T) {
+	e, err := StartEmbedded(EmbeddedConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx := t.Context()
+	q, err := Open(ctx, e.JetStream, Config{Name: "unacked", Maxsize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if err := q.Put(ctx, "held"); err != nil {
+		t.Fatal(err)
+	}
+	it, ok, err := q.fetchNow(ctx)
+	if err != nil || !ok {
+		t.Fatalf("fetch: %v %v", ok, err)
+	}
+	if err := q.PutNowait("more"); !managers.IsQueueFull(err) {
+		t.Fatalf("put_nowait while the only slot is held unacknowledged: %v", err)
+	}
+	if n, err := q.Len(ctx); err != nil || n != 1 {
+		t.Fatalf("qsize with the item unacknowledged = %d, %v", n, err)
+	}
+	if _, err := q.GetNowait(); !managers.IsQueueEmpty(err) {
+		t.Fatalf("get_nowait with the only item held: %v", err)
+	}
+	q.ackStart()
+	q.ack(it.msg)
+	if err := q.PutNowait("more"); err != nil {
+		t.Fatalf("put_nowait after the acknowledgement: %v", err)
 	}
 }
