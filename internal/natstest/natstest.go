@@ -24,8 +24,10 @@ const readyTimeout = 30 * time.Second
 type Server struct {
 	// URL is the client URL, nats://127.0.0.1:PORT.
 	URL string
-	// Server is the running server.
+	// Server is the running server (the latest one after Restart; nil while stopped).
 	Server *server.Server
+
+	opts *server.Options
 }
 
 // StartServer starts a single JetStream server storing in dir, with a client port on
@@ -45,8 +47,32 @@ func StartServer(t testing.TB, dir string) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
-	return &Server{URL: s.ClientURL(), Server: s}
+	opts.Port = s.Addr().(*net.TCPAddr).Port // a restart keeps the port
+	srv := &Server{URL: s.ClientURL(), Server: s, opts: opts}
+	t.Cleanup(srv.Stop)
+	return srv
+}
+
+// Stop shuts the server down (its storage stays) and waits for it.
+func (s *Server) Stop() {
+	if s.Server != nil {
+		s.Server.Shutdown()
+		s.Server.WaitForShutdown()
+		s.Server = nil
+	}
+}
+
+// Restart starts the stopped server again on the same port and storage.
+func (s *Server) Restart() error {
+	if s.Server != nil {
+		return errors.New("natstest: the server is running")
+	}
+	srv, err := start(s.opts.Clone())
+	if err != nil {
+		return err
+	}
+	s.Server = srv
+	return nil
 }
 
 func start(opts *server.Options) (*server.Server, error) {

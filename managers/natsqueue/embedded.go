@@ -137,6 +137,10 @@ func (s serverLogger) Errorf(format string, v ...any)  { s.l.Errorf(format, v...
 func (s serverLogger) Debugf(format string, v ...any)  { s.l.Debugf(format, v...) }
 func (s serverLogger) Tracef(format string, v ...any)  { s.l.Debugf(format, v...) }
 
+// reconnectWait is the pause between two reconnection attempts to the same server (nats.go
+// waits 2s by default): a queue should come back soon after NATS does.
+const reconnectWait = 250 * time.Millisecond
+
 // connectRetry is the pause between two attempts to reach JetStream at Connect.
 const connectRetry = 500 * time.Millisecond
 
@@ -157,6 +161,7 @@ func Connect(ctx context.Context, urls []string, creds string, log logrus.FieldL
 		nats.Name("mpgo"),
 		nats.MaxReconnects(-1),
 		nats.RetryOnFailedConnect(true),
+		nats.ReconnectWait(reconnectWait),
 		nats.ReconnectBufSize(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			log.WithField("err", err).Warn("natsqueue: disconnected from NATS")
@@ -195,9 +200,12 @@ func Connect(ctx context.Context, urls []string, creds string, log logrus.FieldL
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
+			why := fmt.Sprintf("no NATS server reachable (connection %s)", strings.ToLower(nc.Status().String()))
+			if nc.IsConnected() {
+				why = fmt.Sprintf("connected to %s, but JetStream did not answer: %v", nc.ConnectedUrlRedacted(), err)
+			}
 			nc.Close()
-			return nil, nil, fmt.Errorf("natsqueue: NATS JetStream at %s did not answer (connection %s): %w (last error: %v)",
-				url, strings.ToLower(nc.Status().String()), ctx.Err(), err)
+			return nil, nil, fmt.Errorf("natsqueue: NATS JetStream at %s did not answer before the wait ended (%w): %s", url, ctx.Err(), why)
 		}
 	}
 }

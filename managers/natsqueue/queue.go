@@ -44,11 +44,15 @@ const (
 	// maxBatch bounds the items one pull request asks for.
 	maxBatch = 256
 	// opTimeout bounds one JetStream request when the caller's context has no deadline.
-	opTimeout = 10 * time.Second
+	opTimeout = 5 * time.Second
 	// ackWait bounds how long Qsize waits for this server's acknowledgements in flight.
 	ackWait = 5 * time.Second
+	// ackTimeout bounds the wait for JetStream's confirmation of one acknowledgement.
+	ackTimeout = 2 * time.Second
 	// maxRoomPoll is the longest pause between two attempts of a blocked put.
 	maxRoomPoll = 100 * time.Millisecond
+	// retryPause is the pause of the pull loop after a failed pull request.
+	retryPause = 100 * time.Millisecond
 	// consumerName is the durable consumer every server shares.
 	consumerName = "mpgo"
 	// tasksBucket is the key-value bucket holding each queue's task_done count.
@@ -101,8 +105,18 @@ type waiter struct {
 
 // item is a fetched message and its decoded value.
 type item struct {
-	msg jetstream.Msg
+	msg delivered
 	v   any
+}
+
+// delivered is a message JetStream delivered to this server: a jetstream.Msg from the pull
+// loop, or a rawMsg from a no-wait pull.
+type delivered interface {
+	Data() []byte
+	Headers() nats.Header
+	DoubleAck(ctx context.Context) error
+	Nak() error
+	TermWithReason(reason string) error
 }
 
 // Open creates (or binds to) the stream and consumer of the queue cfg.Name and starts its
@@ -273,27 +287,73 @@ func (q *Queue) lost(h *handles) {
 	q.setupMu.Unlock()
 }
 
-// fault converts a JetStream failure of op into the Python exception the caller receives.
+// fault converts a JetStream failure of op into the Python exception the caller receives:
+// builtins.ConnectionError when NATS cannot be reached, builtins.OSError when the stream or
+// its consumer is missing (the next call sets them up again) or for other failures.
 func (q *Queue) fault(op string, err error) error {
 	var pe *managers.PyException
-	switch {
-	case errors.As(err, &pe), errors.Is(err, context.Canceled):
+	if errors.As(err, &pe) || errors.Is(err, context.Canceled) {
 		return err
-	case errors.Is(err, jetstream.ErrStreamNotFound), errors.Is(err, jetstream.ErrConsumerNotFound),
-		errors.Is(err, jetstream.ErrNoStreamResponse):
-		q.lost(q.currentHandles())
-		q.log.WithField("err", err).Warn("natsqueue: stream or consumer missing; the next call recreates it")
-		return managers.NewPyException("builtins", "OSError", fmt.Sprintf(
-			"natsqueue: queue %q: %s: JetStream stream %s or its consumer is missing (deleted?): %v; the next call recreates it empty",
+	}
+	nc := q.js.Conn()
+	if !nc.IsConnected() {
+		// The error itself is the client's view of it (for example "outbound buffer limit
+		// exceeded": the reconnect buffer is off), the connection status says more.
+		return managers.NewPyException("builtins", "ConnectionError", fmt.Sprintf(
+			"natsqueue: queue %q: %s: NATS JetStream unreachable: disconnected from NATS (%s)",
+			q.cfg.Name, op, strings.ToLower(nc.Status().String())))
+	}
+	if missing(err) && !q.gone() {
+		return managers.NewPyException("builtins", "ConnectionError", fmt.Sprintf(
+			"natsqueue: queue %q: %s: JetStream did not answer for stream %s (a leader being elected?): %v",
 			q.cfg.Name, op, q.stream, err))
-	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrDisconnected),
-		errors.Is(err, nats.ErrNoResponders), errors.Is(err, nats.ErrTimeout),
-		errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrConnectionReconnecting),
-		errors.Is(err, nats.ErrReconnectBufExceeded), errors.Is(err, jetstream.ErrJetStreamNotEnabled):
+	}
+	if missing(err) {
+		q.lost(q.currentHandles())
+		q.log.WithField("err", err).Warn("natsqueue: stream or consumer missing; the next call sets it up again")
+		return managers.NewPyException("builtins", "OSError", fmt.Sprintf(
+			"natsqueue: queue %q: %s: JetStream stream %s or its consumer is missing (deleted?): %v; the next call recreates it (empty if it was deleted)",
+			q.cfg.Name, op, q.stream, err))
+	}
+	if transient(err) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) {
 		return managers.NewPyException("builtins", "ConnectionError", fmt.Sprintf(
 			"natsqueue: queue %q: %s: NATS JetStream unreachable: %v", q.cfg.Name, op, err))
 	}
 	return managers.NewPyException("builtins", "OSError", fmt.Sprintf("natsqueue: queue %q: %s: %v", q.cfg.Name, op, err))
+}
+
+// gone asks JetStream whether the stream or its consumer is really missing, to tell an
+// operator's deletion from a moment without a leader (no responders) in a cluster.
+func (q *Queue) gone() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), goneTimeout)
+	defer cancel()
+	st, err := q.js.Stream(ctx, q.stream)
+	if err != nil {
+		return errors.Is(err, jetstream.ErrStreamNotFound)
+	}
+	_, err = st.Consumer(ctx, consumerName)
+	return errors.Is(err, jetstream.ErrConsumerNotFound)
+}
+
+// goneTimeout bounds the check of gone.
+const goneTimeout = 2 * time.Second
+
+// missing reports whether err says the stream or consumer does not exist (no responders on a
+// live connection: nobody serves the consumer's subjects).
+func missing(err error) bool {
+	return errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrConsumerDeleted) ||
+		errors.Is(err, jetstream.ErrConsumerDoesNotExist) || errors.Is(err, nats.ErrNoResponders)
+}
+
+// transient reports whether err is a failure a retry may not see (a server or leader going
+// away, a timeout).
+func transient(err error) bool {
+	return errors.Is(err, jetstream.ErrServerShutdown) || errors.Is(err, jetstream.ErrConsumerLeadershipChanged) ||
+		errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrDisconnected) ||
+		errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrReconnectBufExceeded) ||
+		errors.Is(err, jetstream.ErrNoHeartbeat)
 }
 
 func (q *Queue) currentHandles() *handles {
@@ -325,6 +385,7 @@ func (q *Queue) Close() error {
 	q.mu.Unlock()
 	q.cancel()
 	q.wg.Wait()
+	q.waitAcks(context.Background())
 	return nil
 }
 
@@ -359,7 +420,6 @@ func (q *Queue) put(ctx context.Context, v any, block bool, deadline time.Time) 
 		if _, err := q.setup(ctx); err != nil {
 			return err
 		}
-		room := q.roomChan()
 		pctx, cancel := opCtx(ctx)
 		_, err := q.js.PublishMsg(pctx, msg)
 		cancel()
@@ -376,7 +436,8 @@ func (q *Queue) put(ctx context.Context, v any, block bool, deadline time.Time) 
 			return managers.ErrQueueFull
 		}
 		// JetStream has no blocking publish: wait for this server to remove an item, or poll
-		// (another server may have), with a growing pause.
+		// (another server may have, or this one just did), with a growing pause.
+		room := q.roomChan()
 		wait := pause
 		if !deadline.IsZero() {
 			left := time.Until(deadline)
@@ -501,14 +562,67 @@ func (q *Queue) get(ctx context.Context, block bool, deadline time.Time) (any, e
 	return nil, managers.ErrQueueEmpty
 }
 
-// fetchNow fetches one item if JetStream has one available now.
+// fetchNow fetches one item if JetStream has one available now. JetStream updates the
+// consumer's count of pending messages asynchronously after a put, and a no-wait pull consults
+// that count: right after a put it can come back empty. Then the stream's state, which is
+// exact, decides: if it holds items no getter holds, a pull that waits (at most
+// catchUpWait) takes one, as the consumer reads its store directly for a waiting pull.
 func (q *Queue) fetchNow(ctx context.Context) (item, bool, error) {
+	it, ok, err := q.fetchOnce(ctx, false)
+	if ok || err != nil {
+		return it, ok, err
+	}
+	n, err := q.undelivered(ctx)
+	if err != nil || n == 0 {
+		return item{}, false, err
+	}
+	return q.fetchOnce(ctx, true)
+}
+
+// catchUpWait bounds the pull of fetchNow after the stream said it held items: they may have
+// been taken by other getters meanwhile.
+const catchUpWait = 50 * time.Millisecond
+
+// undelivered returns the number of items in the stream that no getter holds.
+func (q *Queue) undelivered(ctx context.Context) (uint64, error) {
+	h, err := q.setup(ctx)
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := opCtx(ctx)
+	defer cancel()
+	si, err := h.stream.Info(ctx)
+	if err != nil {
+		return 0, q.fault("get", err)
+	}
+	if si.State.Msgs == 0 {
+		return 0, nil
+	}
+	ci, err := h.cons.Info(ctx)
+	if err != nil {
+		return 0, q.fault("get", err)
+	}
+	held := uint64(max(ci.NumAckPending, 0))
+	if si.State.Msgs <= held {
+		return 0, nil
+	}
+	return si.State.Msgs - held, nil
+}
+
+// fetchOnce sends one pull request for one item: a no-wait one, or one waiting up to
+// catchUpWait.
+func (q *Queue) fetchOnce(ctx context.Context, wait bool) (item, bool, error) {
 	for {
 		h, err := q.setup(ctx)
 		if err != nil {
 			return item{}, false, err
 		}
-		b, err := h.cons.FetchNoWait(1)
+		var b jetstream.MessageBatch
+		if wait {
+			b, err = h.cons.Fetch(1, jetstream.FetchMaxWait(catchUpWait))
+		} else {
+			b, err = h.cons.FetchNoWait(1)
+		}
 		if err != nil {
 			return item{}, false, q.fault("get", err)
 		}
@@ -525,7 +639,8 @@ func (q *Queue) fetchNow(ctx context.Context) (item, bool, error) {
 		if got {
 			return it, true, nil
 		}
-		if err := b.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+		if err := b.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) &&
+			!errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 			return item{}, false, q.fault("get", err)
 		}
 		if !bad {
@@ -536,7 +651,7 @@ func (q *Queue) fetchNow(ctx context.Context) (item, bool, error) {
 
 // drop terminates a message that is not an item (published to the subject by something else):
 // redelivering it would fail the same way forever.
-func (q *Queue) drop(msg jetstream.Msg, err error) {
+func (q *Queue) drop(msg delivered, err error) {
 	q.log.WithField("err", err).Error("natsqueue: dropping a message that is not a pickled item")
 	if err := msg.TermWithReason("not a pickle"); err != nil {
 		q.log.WithField("err", err).Warn("natsqueue: terminating a bad message")
@@ -545,7 +660,8 @@ func (q *Queue) drop(msg jetstream.Msg, err error) {
 
 // deliver arranges the acknowledgement of an item handed to the caller and returns its value.
 // A Python caller's item is acknowledged once the reply reached the socket, and handed back to
-// JetStream at once (Nak) when it could not be written; a Go caller's is acknowledged now.
+// JetStream at once (Nak) when it could not be written; a Go caller's is acknowledged now. The
+// acknowledgement is confirmed in the background (counts read through this Queue wait for it).
 func (q *Queue) deliver(ctx context.Context, it item) any {
 	q.ackStart()
 	if managers.OnReplyWritten(ctx, func(err error) {
@@ -561,15 +677,15 @@ func (q *Queue) deliver(ctx context.Context, it item) any {
 	}) {
 		return it.v
 	}
-	q.ack(it.msg)
+	go q.ack(it.msg)
 	return it.v
 }
 
 // ack acknowledges a delivered item and waits for JetStream to confirm it. A failed
 // confirmation is logged: the item may come back after the redelivery delay (a duplicate).
-func (q *Queue) ack(msg jetstream.Msg) {
+func (q *Queue) ack(msg delivered) {
 	defer q.ackEnd()
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
 	defer cancel()
 	if err := msg.DoubleAck(ctx); err != nil {
 		q.log.WithField("err", err).Warn("natsqueue: acknowledgement not confirmed: the item may be delivered again")
@@ -663,8 +779,8 @@ func (q *Queue) pullLoop() {
 				q.requested -= n
 				q.fetches--
 				q.mu.Unlock()
-				q.failWaiters(q.fault("get", err))
-				pause = 100 * time.Millisecond
+				q.fetchFailed(err)
+				pause = retryPause
 				q.wake() // come back after the pause if waiters came meanwhile
 				break
 			}
@@ -707,7 +823,9 @@ func (q *Queue) startFetch(n int) error {
 		q.mu.Unlock()
 		if err := b.Error(); err != nil && q.ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) &&
 			!errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
-			q.failWaiters(q.fault("get", err))
+			q.fetchFailed(err)
+			time.AfterFunc(retryPause, q.wake) // do not retry a failing pull in a tight loop
+			return
 		}
 		q.wake()
 	}()
@@ -729,6 +847,17 @@ func (q *Queue) handOn(it item) {
 	if err := it.msg.Nak(); err != nil {
 		q.log.WithField("err", err).Warn("natsqueue: nak failed: the item comes back after the redelivery delay")
 	}
+}
+
+// fetchFailed handles a failed pull request: the waiters fail when NATS is unreachable or the
+// stream is missing; after a transient failure on a live connection (a server of the cluster
+// going away, a new consumer leader) the pull loop tries again and they keep waiting.
+func (q *Queue) fetchFailed(err error) {
+	if q.js.Conn().IsConnected() && (transient(err) || missing(err) && !q.gone()) {
+		q.log.WithField("err", err).Debug("natsqueue: pull request failed; retrying")
+		return
+	}
+	q.failWaiters(q.fault("get", err))
 }
 
 // failWaiters fails every waiter with err (the pull requests cannot be sent).

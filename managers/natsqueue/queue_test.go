@@ -132,3 +132,68 @@ func TestQueueMaxsize(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// TestQueueArgs: Python argument errors are CPython's, and get(False) is get_nowait.
+func TestQueueArgs(t *testing.T) {
+	e := embedded(t)
+	q := open(t, e, natsqueue.Config{})
+	cases := []struct {
+		name string
+		args []any
+		exc  string
+	}{
+		{"put", nil, "TypeError"},
+		{"put", []any{1, true, -1.0}, "ValueError"},
+		{"put", []any{1, true, "x"}, "TypeError"},
+		{"get", []any{true, 1, 2}, "TypeError"},
+		{"get_nowait", []any{1}, "TypeError"},
+		{"qsize", []any{1}, "TypeError"},
+		{"nope", nil, "AttributeError"},
+	}
+	for _, c := range cases {
+		_, err := call(t, q, c.name, c.args...)
+		if !managers.IsPythonException(err, "builtins", c.exc) {
+			t.Errorf("%s%v: %v, want %s", c.name, c.args, err, c.exc)
+		}
+	}
+	kw := pickle.NewDict()
+	kw.Set("block", false)
+	if _, err := q.CallMethod(t.Context(), "get", nil, kw); !errors.Is(err, managers.ErrQueueEmpty) {
+		t.Fatalf("get(block=False) on an empty queue: %v", err)
+	}
+	if got := q.ExposedMethods(); len(got) != len(managers.NewQueue(0).ExposedMethods()) {
+		t.Fatalf("exposed %v", got)
+	}
+}
+
+// TestQueueShutdown: after shutdown, put raises ShutDown, get drains then raises ShutDown;
+// shutdown(immediate=True) discards the items and counts them done.
+func TestQueueShutdown(t *testing.T) {
+	e := embedded(t)
+	q := open(t, e, natsqueue.Config{Name: "sd"})
+	mustCall(t, q, "put", "a")
+	mustCall(t, q, "shutdown")
+	if _, err := call(t, q, "put", "b"); !errors.Is(err, managers.ErrQueueShutDown) {
+		t.Fatalf("put after shutdown: %v", err)
+	}
+	if v := mustCall(t, q, "get"); v != "a" {
+		t.Fatalf("get after shutdown = %v", v)
+	}
+	if _, err := call(t, q, "get"); !errors.Is(err, managers.ErrQueueShutDown) {
+		t.Fatalf("get on a shut down, empty queue: %v", err)
+	}
+
+	q2 := open(t, e, natsqueue.Config{Name: "sd2"})
+	for i := range 3 {
+		mustCall(t, q2, "put", i)
+	}
+	kw := pickle.NewDict()
+	kw.Set("immediate", true)
+	if _, err := q2.CallMethod(t.Context(), "shutdown", nil, kw); err != nil {
+		t.Fatal(err)
+	}
+	if n := mustCall(t, q2, "qsize"); n != int64(0) {
+		t.Fatalf("qsize after shutdown(immediate=True) = %v", n)
+	}
+	mustCall(t, q2, "join")
+}

@@ -257,3 +257,31 @@ func TestRestartKeepsItems(t *testing.T) {
 		t.Fatalf("unfinished after restart = %d, %v; want 50", n, err)
 	}
 }
+
+// TestMaxsizeAcrossServers: a put blocked on a full queue returns when a get through another
+// server makes room (it polls: no notification crosses servers).
+func TestMaxsizeAcrossServers(t *testing.T) {
+	s := natstest.StartServer(t, t.TempDir())
+	_, js1 := connect(t, s.URL)
+	_, js2 := connect(t, s.URL)
+	q1 := openJS(t, js1, natsqueue.Config{Name: "bounded", Maxsize: 1})
+	q2 := openJS(t, js2, natsqueue.Config{Name: "bounded", Maxsize: 1})
+	ctx := t.Context()
+	if err := q1.Put(ctx, "first"); err != nil {
+		t.Fatal(err)
+	}
+	if !q2.Full() {
+		t.Fatal("the other server does not see the queue full")
+	}
+	put := make(chan error, 1)
+	go func() { put <- q1.PutTimeout(ctx, "second", 30*time.Second) }()
+	if v, err := q2.Get(ctx); err != nil || v != "first" {
+		t.Fatalf("get: %v %v", v, err)
+	}
+	if err := <-put; err != nil {
+		t.Fatalf("blocked put: %v", err)
+	}
+	if v, err := q2.GetTimeout(ctx, 10*time.Second); err != nil || v != "second" {
+		t.Fatalf("get: %v %v", v, err)
+	}
+}
