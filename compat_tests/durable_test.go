@@ -557,8 +557,10 @@ func TestDurableKillMpgo(t *testing.T) {
 // they go on, and every acknowledged put is got.
 func TestDurableKillNATSNode(t *testing.T) {
 	forEachPython(t, durableKillPythons(t), func(t *testing.T, py python) {
+		start := time.Now()
 		nodes := startNodeCluster(t, 3)
 		srv := startMpgoServe(t, "--nats", nodeURLs(nodes), "--replicas", "3", "--queue", "jobs", "--redeliver", "2s")
+		t.Logf("3-node cluster and mpgo serving after %v", time.Since(start).Round(time.Millisecond))
 		k := newKillRun()
 		var mu sync.Mutex
 		var prod, cons sync.WaitGroup
