@@ -105,6 +105,7 @@ type Encoder struct {
 	marshaled  map[unsafe.Pointer]any
 	nmemo      int
 	depth      int
+	valueOnly  bool // SetValueModelOnly
 }
 
 // strKey identifies a string by identity (its bytes' address and length),
@@ -482,10 +483,15 @@ func (e *Encoder) save(v any) {
 		e.saveFloat(float64(x))
 	case complex64:
 		e.saveComplex(complex128(x))
+	case Pickled:
+		e.savePickled(x)
 	case Marshaler:
+		if e.valueOnly {
+			e.fail(&UnsupportedTypeError{reflect.TypeOf(v)})
+		}
 		e.saveMarshaler(x)
 	default:
-		if marshalHook == nil {
+		if marshalHook == nil || e.valueOnly {
 			e.fail(&UnsupportedTypeError{reflect.TypeOf(v)})
 		}
 		r, err := marshalHook(v)
