@@ -89,7 +89,7 @@ func makeStrings(n int) []any {
 
 // TestPickledSpliceReply: ('#RETURN', Pickled) is byte for byte the pickle
 // of ('#RETURN', value) in every dialect: the fragment's memo is renumbered
-// after '#RETURN''s entry.
+// after '#RETURN”s entry.
 func TestPickledSpliceReply(t *testing.T) {
 	for _, d := range pickledDialects {
 		for _, v := range pickledSamples() {
