@@ -2,6 +2,7 @@ package managers
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -18,6 +19,16 @@ import (
 //
 // Errors follow Python: [ErrQueueEmpty] (queue.Empty), [ErrQueueFull] (queue.Full),
 // [ErrQueueShutDown] (queue.ShutDown, 3.13) are *PyExceptions, so errors.Is works with them.
+//
+// Items put by Python clients are kept pickled ([pickle.Pickled], in the putter's dialect): a
+// small tuple costs a few dozen bytes instead of a tree of Go values, and a getter of the same
+// dialect (the same Python major version and pickle protocol) receives those bytes as they are,
+// without decoding and encoding them again; a getter of another dialect receives the value
+// encoded for it. Items holding a proxy of one of the server's own objects are kept as values
+// (they hold the object alive). Items put through the Go API are kept as the Go values they
+// are. Go callers always get values: Get decodes a pickled item as [pickle.Unmarshal] does,
+// so that an item put by a Python 2 client has its str (and ASCII unicode) as
+// [pickle.Py2String].
 //
 // A Queue is safe for concurrent use. Create it with [NewQueue].
 type Queue struct {
@@ -154,14 +165,66 @@ func (q *Queue) put(ctx context.Context, v any, block bool, deadline time.Time) 
 
 // Get removes and returns the oldest item, waiting until there is one or ctx ends. After
 // Shutdown it returns ErrQueueShutDown once the queue is empty.
-func (q *Queue) Get(ctx context.Context) (any, error) { return q.get(ctx, true, time.Time{}) }
+func (q *Queue) Get(ctx context.Context) (any, error) {
+	return itemValue(q.get(ctx, true, time.Time{}))
+}
 
 // GetNowait returns the oldest item if there is one at once, else ErrQueueEmpty.
-func (q *Queue) GetNowait() (any, error) { return q.get(context.Background(), false, time.Time{}) }
+func (q *Queue) GetNowait() (any, error) {
+	return itemValue(q.get(context.Background(), false, time.Time{}))
+}
 
 // GetTimeout is Python's get(timeout=d): it returns ErrQueueEmpty after waiting d.
 func (q *Queue) GetTimeout(ctx context.Context, d time.Duration) (any, error) {
-	return q.get(ctx, true, time.Now().Add(max(d, 0)+1))
+	return itemValue(q.get(ctx, true, time.Now().Add(max(d, 0)+1)))
+}
+
+// itemValue returns the value of an item taken from a queue: a pickled item decoded.
+func itemValue(v any, err error) (any, error) {
+	if p, ok := v.(pickle.Pickled); ok && err == nil {
+		if v, err = p.Value(); err != nil {
+			return nil, fmt.Errorf("managers: queue item %v does not decode: %w", p, err)
+		}
+	}
+	return v, err
+}
+
+// pickleItem returns the item a Python client put, pickled in the client's dialect, when it
+// came from a pickle client (ctx is a served call's) and survives the trip through bytes:
+// items that hold a *Ref (a proxy of one of the server's objects, which the Ref keeps alive)
+// or anything else outside the pickle value model stay values.
+func pickleItem(ctx context.Context, v any) any {
+	d, ok := servedDialect(ctx)
+	if !ok || d.xmlrpc {
+		return v
+	}
+	protocol := d.protocol
+	if protocol == 0 {
+		protocol = pickle.DefaultProtocol
+	}
+	st := replyEncPool.Get().(*replyEnc)
+	defer st.release()
+	st.enc.SetProtocol(protocol)
+	st.enc.SetPython2(d.python2)
+	st.enc.SetValueModelOnly(true)
+	p, err := st.enc.EncodePickled(v)
+	st.enc.SetValueModelOnly(false)
+	if err != nil {
+		return v
+	}
+	return p
+}
+
+// servedItem returns an item for the reply to a Python client: a pickled item as it is (the
+// reply encoder splices it, or re-encodes it for another dialect), except for an XML-RPC client
+// or a Go caller, which get the value.
+func servedItem(ctx context.Context, v any, err error) (any, error) {
+	if _, ok := v.(pickle.Pickled); ok && err == nil {
+		if d, ok := servedDialect(ctx); !ok || d.xmlrpc {
+			return itemValue(v, nil)
+		}
+	}
+	return v, err
 }
 
 func (q *Queue) get(ctx context.Context, block bool, deadline time.Time) (any, error) {
@@ -314,7 +377,7 @@ func (q *Queue) CallMethod(ctx context.Context, name string, args pickle.Tuple, 
 			}
 			block = false
 		}
-		return nil, q.put(ctx, a[0], block, deadline)
+		return nil, q.put(ctx, pickleItem(ctx, a[0]), block, deadline)
 	case "get", "get_nowait":
 		block := true
 		var deadline time.Time
@@ -335,7 +398,8 @@ func (q *Queue) CallMethod(ctx context.Context, name string, args pickle.Tuple, 
 			}
 			block = false
 		}
-		return q.get(ctx, block, deadline)
+		v, err := q.get(ctx, block, deadline)
+		return servedItem(ctx, v, err)
 	case "qsize", "empty", "full", "task_done", "join":
 		if _, err := bindCall("Queue."+name, nil, nil, args, kwargs); err != nil {
 			return nil, err
