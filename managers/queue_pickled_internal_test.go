@@ -1,0 +1,96 @@
+package managers
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/mpgo/mpgo/pickle"
+)
+
+// servedCtx is the context of a call served to a client of dialect d.
+func servedCtx(d wireDialect) context.Context {
+	return &callContext{Context: context.Background(), c: &serverConn{dialect: d}}
+}
+
+// TestQueueStoresPickled: what a Python client puts is kept as a Pickled of its dialect and
+// handed back as is to a Python getter (whose reply splices it: the same bytes as encoding the
+// value); Go getters, XML-RPC clients and a Go Put get and keep values; an item holding a *Ref
+// stays a value.
+func TestQueueStoresPickled(t *testing.T) {
+	item := pickle.Tuple{int64(7), "task-7", 1.5}
+	for _, d := range []wireDialect{dialectPython2, dialectPython36, dialectPython38, {protocol: 5}} {
+		q := NewQueue(0)
+		ctx := servedCtx(d)
+		if _, err := q.CallMethod(ctx, "put", pickle.Tuple{item}, nil); err != nil {
+			t.Fatal(err)
+		}
+		p, ok := q.items[q.head].(pickle.Pickled)
+		if !ok || p.Protocol() != d.protocol || p.Python2() != d.python2 {
+			t.Fatalf("%+v: stored %#v", d, q.items[q.head])
+		}
+		got, err := q.CallMethod(ctx, "get", nil, nil)
+		if err != nil || got != any(p) {
+			t.Fatalf("%+v: get returned %#v, %v; want the stored Pickled", d, got, err)
+		}
+		for _, to := range []wireDialect{dialectPython2, dialectPython36, dialectPython38, {protocol: 5}} {
+			st := replyEncPool.Get().(*replyEnc)
+			spliced, err := st.marshal(to, pickle.Tuple{KindReturn, p})
+			spliced = bytes.Clone(spliced)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, _ := p.Value()
+			plain, _ := st.marshal(to, pickle.Tuple{KindReturn, v})
+			if !bytes.Equal(spliced, plain) {
+				t.Errorf("%+v -> %+v: reply\n%x, want\n%x", d, to, spliced, plain)
+			}
+			st.release()
+		}
+		// a Go getter and an XML-RPC client get the value
+		for _, gctx := range []context.Context{context.Background(), servedCtx(dialectXMLRPC)} {
+			if _, err := q.CallMethod(ctx, "put", pickle.Tuple{item}, nil); err != nil {
+				t.Fatal(err)
+			}
+			v, err := q.CallMethod(gctx, "get_nowait", nil, nil)
+			if _, isP := v.(pickle.Pickled); isP || err != nil || !pickle.Equal(v, item) {
+				t.Errorf("%+v: get for %v = %#v, %v", d, gctx, v, err)
+			}
+		}
+		if _, err := q.CallMethod(ctx, "put", pickle.Tuple{item}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := q.Get(context.Background()); err != nil || !pickle.Equal(v, item) {
+			t.Errorf("%+v: Go Get = %#v, %v", d, v, err)
+		}
+	}
+	q := NewQueue(0)
+	// Go values stay as they are (identity included)
+	l := pickle.NewList(int64(1))
+	if err := q.Put(context.Background(), l); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := q.GetNowait(); v != any(l) {
+		t.Errorf("Go Put/Get gave %#v, want the same *List", v)
+	}
+	// XML-RPC puts stay values
+	if _, err := q.CallMethod(servedCtx(dialectXMLRPC), "put", pickle.Tuple{l}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if v := q.items[q.head]; v != any(l) {
+		t.Errorf("XML-RPC put stored %#v", v)
+	}
+	q.items, q.head = q.items[:0], 0
+	// an item holding a *Ref (a proxy of one of the server's objects) stays a value
+	tab := newTable()
+	var u user
+	c := tab.register(NewValue("i", int64(1)), "Value", nil, nil, false, holder{u: &u}, newServerStats())
+	e := tab.lookup(c.ident, nil)
+	withRef := pickle.Tuple{tab.newRef(e, RebuildProxy{Token: Token{TypeID: "Value", ID: e.ident}}), int64(2)}
+	if _, err := q.CallMethod(servedCtx(dialectPython38), "put", pickle.Tuple{withRef}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := q.items[q.head].(pickle.Tuple); !ok {
+		t.Errorf("an item with a *Ref was stored as %#v", q.items[q.head])
+	}
+}
