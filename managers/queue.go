@@ -33,8 +33,7 @@ import (
 // A Queue is safe for concurrent use. Create it with [NewQueue].
 type Queue struct {
 	mu         sync.Mutex
-	items      []any
-	head       int
+	items      itemFIFO
 	maxsize    int
 	unfinished int
 	shutdown   bool
@@ -67,29 +66,20 @@ func (q *Queue) notifyLocked() {
 	}
 }
 
-func (q *Queue) lenLocked() int { return len(q.items) - q.head }
+func (q *Queue) lenLocked() int { return q.items.len() }
 
 func (q *Queue) fullLocked() bool { return q.maxsize > 0 && q.lenLocked() >= q.maxsize }
 
 func (q *Queue) pushLocked(v any) {
-	q.items = append(q.items, v)
+	q.items.push(v)
 	q.unfinished++
 	q.notifyLocked()
 }
 
-func (q *Queue) popLocked() any {
-	v := q.items[q.head]
-	q.items[q.head] = nil
-	q.head++
-	if q.head == len(q.items) {
-		q.items, q.head = q.items[:0], 0
-	} else if q.head > 1024 && q.head*2 > len(q.items) {
-		q.items = append(q.items[:0], q.items[q.head:]...)
-		clear(q.items[len(q.items):cap(q.items)])
-		q.head = 0
-	}
+func (q *Queue) popLocked() (any, error) {
+	v, err := q.items.pop()
 	q.notifyLocked()
-	return v
+	return v, err
 }
 
 // wait waits for a state change; the deadline is zero for none. It returns (false, nil) at
@@ -232,7 +222,7 @@ func (q *Queue) get(ctx context.Context, block bool, deadline time.Time) (any, e
 	defer q.mu.Unlock()
 	for {
 		if q.lenLocked() > 0 {
-			return q.popLocked(), nil
+			return q.popLocked()
 		}
 		if q.shutdown {
 			return nil, ErrQueueShutDown
@@ -311,14 +301,8 @@ func (q *Queue) Shutdown(immediate bool) {
 	defer q.mu.Unlock()
 	q.shutdown = true
 	if immediate {
-		for q.lenLocked() > 0 {
-			q.items[q.head] = nil
-			q.head++
-			if q.unfinished > 0 {
-				q.unfinished--
-			}
-		}
-		q.items, q.head = q.items[:0], 0
+		q.unfinished = max(q.unfinished-q.lenLocked(), 0)
+		q.items.reset()
 	}
 	q.notifyLocked()
 }

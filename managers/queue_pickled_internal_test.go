@@ -2,6 +2,8 @@ package managers
 
 import (
 	"bytes"
+	"encoding/binary"
+	"fmt"
 	"context"
 	"testing"
 
@@ -25,9 +27,9 @@ func TestQueueStoresPickled(t *testing.T) {
 		if _, err := q.CallMethod(ctx, "put", pickle.Tuple{item}, nil); err != nil {
 			t.Fatal(err)
 		}
-		p, ok := q.items[q.head].(pickle.Pickled)
+		p, ok := q.peek().(pickle.Pickled)
 		if !ok || p.Protocol() != d.protocol || p.Python2() != d.python2 {
-			t.Fatalf("%+v: stored %#v", d, q.items[q.head])
+			t.Fatalf("%+v: stored %#v", d, q.peek())
 		}
 		got, err := q.CallMethod(ctx, "get", nil, nil)
 		if err != nil || got != any(p) {
@@ -77,10 +79,10 @@ func TestQueueStoresPickled(t *testing.T) {
 	if _, err := q.CallMethod(servedCtx(dialectXMLRPC), "put", pickle.Tuple{l}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if v := q.items[q.head]; v != any(l) {
+	if v := q.peek(); v != any(l) {
 		t.Errorf("XML-RPC put stored %#v", v)
 	}
-	q.items, q.head = q.items[:0], 0
+	q.items.reset()
 	// an item holding a *Ref (a proxy of one of the server's objects) stays a value
 	tab := newTable()
 	var u user
@@ -90,7 +92,81 @@ func TestQueueStoresPickled(t *testing.T) {
 	if _, err := q.CallMethod(servedCtx(dialectPython38), "put", pickle.Tuple{withRef}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := q.items[q.head].(pickle.Tuple); !ok {
-		t.Errorf("an item with a *Ref was stored as %#v", q.items[q.head])
+	if _, ok := q.peek().(pickle.Tuple); !ok {
+		t.Errorf("an item with a *Ref was stored as %#v", q.peek())
+	}
+}
+
+// peek returns the oldest item as the queue stores it, leaving it there.
+func (q *Queue) peek() any {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	f := &q.items
+	c := f.chunks[0][f.rpos:]
+	size, k := binary.Uvarint(c)
+	if size == 0 {
+		return f.values[f.vhead]
+	}
+	p, err := pickle.ParsePickled(c[k : k+int(size)])
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// TestItemFIFO: values and pickled items (small ones across chunk boundaries, one larger than a
+// chunk) leave in the order they came, and the log's chunks are dropped as they are read.
+func TestItemFIFO(t *testing.T) {
+	var f itemFIFO
+	big := make([]byte, logChunkSize+100)
+	want := []any{}
+	for round := range 3 {
+		for i := range 5000 {
+			var v any = pickle.Tuple{int64(i), fmt.Sprintf("task-%d", i), 1.5}
+			switch {
+			case i%7 == 3:
+				v = pickle.NewList(int64(i)) // kept as a value
+			case i == 2500:
+				v = pickle.Tuple{big}
+				fallthrough
+			default:
+				p, err := pickle.NewPickled(v, 2+i%4, i%4 == 0 && i != 2500)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.push(p)
+				want = append(want, v)
+				continue
+			}
+			f.push(v)
+			want = append(want, v)
+		}
+		if f.len() != len(want) {
+			t.Fatalf("len %d, want %d", f.len(), len(want))
+		}
+		for i, w := range want {
+			v, err := f.pop()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p, ok := v.(pickle.Pickled); ok {
+				if v, err = p.Value(); err != nil {
+					t.Fatal(err)
+				}
+			} else if v != w {
+				t.Fatalf("round %d item %d: %#v, want the same value %#v", round, i, v, w)
+			}
+			if !pickle.Equal(v, w) {
+				t.Fatalf("round %d item %d: %.200s, want %.200s", round, i, pickle.Repr(v), pickle.Repr(w))
+			}
+		}
+		if f.len() != 0 || len(f.chunks) != 1 || f.rpos != 0 || len(f.chunks[0]) != 0 {
+			t.Fatalf("round %d: %d items left, %d chunks, read at %d", round, f.len(), len(f.chunks), f.rpos)
+		}
+		want = want[:0]
+		if round == 1 {
+			f.push(int64(1))
+			f.reset()
+		}
 	}
 }
