@@ -2,9 +2,9 @@ package managers
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
-	"context"
 	"testing"
 
 	"github.com/mpgo/mpgo/pickle"
