@@ -106,6 +106,7 @@ type Encoder struct {
 	nmemo      int
 	depth      int
 	valueOnly  bool // SetValueModelOnly
+	ngets      int  // memo reads (for EncodePickled)
 }
 
 // strKey identifies a string by identity (its bytes' address and length),
@@ -352,6 +353,7 @@ func (e *Encoder) memoizeOp() int {
 func (e *Encoder) memoize(k memoKey) { e.memo.put(k.p, k.n, e.memoizeOp()) }
 
 func (e *Encoder) get(idx int) {
+	e.ngets++
 	switch {
 	case e.proto >= 1:
 		if idx < 256 {

@@ -25,6 +25,7 @@ type Pickled struct {
 	nmemo uint32 // memo entries they create, numbered 0..nmemo-1 in the order they are created
 	proto uint8
 	py2   bool
+	gets  bool // the opcodes read the memo (GET, BINGET, LONG_BINGET)
 }
 
 // NewPickled pickles v at protocol (0: DefaultProtocol; a Python 2 peer's at
@@ -52,6 +53,7 @@ func (e *Encoder) EncodePickled(v any) (p Pickled, err error) {
 	}
 	e.resetMemo()
 	e.nmemo = 0 // a fragment numbers its memo from 0, also in Python 2 mode
+	e.ngets = 0
 	e.buf = e.scratch[:0]
 	e.frameStart = -1
 	e.framing = false
@@ -77,7 +79,7 @@ func (e *Encoder) EncodePickled(v any) (p Pickled, err error) {
 	if e.nmemo > maxPickledMemo {
 		e.fail(&UnsupportedValueError{Str: "too many memo entries for a Pickled"})
 	}
-	return Pickled{data: string(e.buf), nmemo: uint32(e.nmemo), proto: uint8(proto), py2: e.py2}, nil
+	return Pickled{data: string(e.buf), nmemo: uint32(e.nmemo), proto: uint8(proto), py2: e.py2, gets: e.ngets > 0}, nil
 }
 
 // maxPickledMemo bounds the memo entries of a Pickled (the decoder's default
@@ -181,11 +183,11 @@ func ParsePickled(b []byte) (Pickled, error) {
 		return Pickled{}, fmt.Errorf("pickle: bad Pickled dialect byte %#x", b[1])
 	}
 	data := b[2:]
-	n, err := scanFragment(data, proto)
+	n, gets, err := scanFragment(data, proto)
 	if err != nil {
 		return Pickled{}, err
 	}
-	return Pickled{data: string(data), nmemo: uint32(n), proto: uint8(proto), py2: py2}, nil
+	return Pickled{data: string(data), nmemo: uint32(n), proto: uint8(proto), py2: py2, gets: gets}, nil
 }
 
 // fragEffect is the stack effect of an opcode inside a fragment (see
@@ -200,46 +202,49 @@ var fragEffect = func() (t [256]disStackEffect) {
 }()
 
 // scanFragment checks the opcodes of a Pickled written at proto and returns
-// the number of memo entries they create.
-func scanFragment(data []byte, proto int) (int, error) {
+// the number of memo entries they create and whether they read the memo.
+func scanFragment(data []byte, proto int) (nmemo int, gets bool, err error) {
 	var stackBuf [16]int
 	counts := append(stackBuf[:0], 0) // items above each open MARK; [0]: the bottom
-	nmemo := 0
 	for pos := 0; pos < len(data); {
 		c := data[pos]
 		op := opcodes[c]
 		if op == nil {
-			return 0, fmt.Errorf("pickle: Pickled at position %d: opcode %#x unknown", pos, c)
+			return 0, false, fmt.Errorf("pickle: Pickled at position %d: opcode %#x unknown", pos, c)
 		}
 		bad := func(msg string) error { return fmt.Errorf("pickle: Pickled at position %d: %s %s", pos, op.Name, msg) }
 		if op.Proto > proto {
-			return 0, bad("is not a protocol " + strconv.Itoa(proto) + " opcode")
+			return 0, false, bad("is not a protocol " + strconv.Itoa(proto) + " opcode")
 		}
 		switch c {
 		case opProto, opFrame, opStop, opPersid, opBinpersid, opExt1, opExt2, opExt4, opNextBuffer, opReadonlyBuffer:
-			return 0, bad("not allowed in a Pickled")
+			return 0, false, bad("not allowed in a Pickled")
 		}
 		n, arg, ok := fragOpLen(data, pos)
 		if !ok {
-			return 0, bad("argument truncated or malformed")
+			return 0, false, bad("argument truncated or malformed")
 		}
 		top := len(counts) - 1
 		switch c {
 		case opMemoize, opPut, opBinput, opLongBinput:
 			if counts[top] < 1 {
-				return 0, bad("with an empty stack")
+				return 0, false, bad("with an empty stack")
+			}
+			if c != opMemoize && proto >= 4 {
+				return 0, false, bad("in a protocol " + strconv.Itoa(proto) + " Pickled (which uses MEMOIZE)")
 			}
 			if c != opMemoize && arg != nmemo {
-				return 0, bad("index " + strconv.Itoa(arg) + " out of sequence")
+				return 0, false, bad("index " + strconv.Itoa(arg) + " out of sequence")
 			}
 			nmemo++
 			if nmemo > maxPickledMemo {
-				return 0, bad("makes too many memo entries")
+				return 0, false, bad("makes too many memo entries")
 			}
 		case opGet, opBinget, opLongBinget:
 			if arg < 0 || arg >= nmemo {
-				return 0, bad("of " + strconv.Itoa(arg) + ": no such memo entry")
+				return 0, false, bad("of " + strconv.Itoa(arg) + ": no such memo entry")
 			}
+			gets = true
 		}
 		eff := fragEffect[c]
 		switch {
@@ -247,28 +252,28 @@ func scanFragment(data []byte, proto int) (int, error) {
 			counts = append(counts, 0)
 		case eff.markAt >= 0:
 			if top == 0 {
-				return 0, bad("without a MARK")
+				return 0, false, bad("without a MARK")
 			}
 			counts = counts[:top]
 			top--
 			if counts[top] < eff.markAt {
-				return 0, bad("stack underflow")
+				return 0, false, bad("stack underflow")
 			}
 			counts[top] += eff.after - eff.markAt
 		case c == opPop && counts[top] == 0 && top > 0:
 			counts = counts[:top] // pops the MARK
 		default:
 			if counts[top] < eff.before {
-				return 0, bad("stack underflow")
+				return 0, false, bad("stack underflow")
 			}
 			counts[top] += eff.after - eff.before
 		}
 		pos += n
 	}
 	if len(counts) != 1 || counts[0] != 1 {
-		return 0, errors.New("pickle: Pickled does not leave exactly one value")
+		return 0, false, errors.New("pickle: Pickled does not leave exactly one value")
 	}
-	return nmemo, nil
+	return nmemo, gets, nil
 }
 
 // fragOpLen returns the length of the opcode at data[pos] with its argument,
@@ -384,7 +389,7 @@ func (e *Encoder) savePickled(p Pickled) {
 		e.ensureFrame()
 	}
 	base := e.nmemo
-	if p.nmemo == 0 || base == 0 {
+	if p.nmemo == 0 || base == 0 || p.proto >= 4 && !p.gets { // (MEMOIZE takes the next index)
 		e.buf = append(e.buf, p.data...)
 	} else {
 		e.buf = relinkFragment(e.buf, p.data, base)

@@ -274,6 +274,7 @@ func TestParsePickledRejects(t *testing.T) {
 		{"get out of range", []byte{1, 4, 'N', 0x94, '0', 'h', 1}},
 		{"put out of sequence", []byte{1, 2, 'N', 'q', 3}},
 		{"memoize at protocol 2", []byte{1, 2, 'N', 0x94}},
+		{"binput at protocol 4", []byte{1, 4, 'N', 'q', 0}},
 		{"truncated", []byte{1, 4, 0x8c, 5, 'a'}},
 		{"negative length", []byte{1, 2, 'T', 0xff, 0xff, 0xff, 0xff}},
 		{"unknown opcode", []byte{1, 4, 0xff}},
