@@ -70,8 +70,13 @@ func (q *Queue) lenLocked() int { return q.items.len() }
 
 func (q *Queue) fullLocked() bool { return q.maxsize > 0 && q.lenLocked() >= q.maxsize }
 
-func (q *Queue) pushLocked(v any) {
-	q.items.push(v)
+// pushLocked adds v, or when bin is not nil the pickled item of AppendBinary form bin.
+func (q *Queue) pushLocked(v any, bin []byte) {
+	if bin != nil {
+		q.items.pushBinary(bin)
+	} else {
+		q.items.push(v)
+	}
 	q.unfinished++
 	q.notifyLocked()
 }
@@ -113,17 +118,20 @@ func (q *Queue) wait(ctx context.Context, deadline time.Time) (bool, error) {
 
 // Put adds v, waiting while the queue is full until ctx ends (ctx's error is returned; with a
 // ctx deadline that is context.DeadlineExceeded). After Shutdown it returns ErrQueueShutDown.
-func (q *Queue) Put(ctx context.Context, v any) error { return q.put(ctx, v, true, time.Time{}) }
+func (q *Queue) Put(ctx context.Context, v any) error { return q.put(ctx, v, nil, true, time.Time{}) }
 
 // PutNowait adds v if there is room at once, else returns ErrQueueFull.
-func (q *Queue) PutNowait(v any) error { return q.put(context.Background(), v, false, time.Time{}) }
+func (q *Queue) PutNowait(v any) error {
+	return q.put(context.Background(), v, nil, false, time.Time{})
+}
 
 // PutTimeout is Python's put(v, timeout=d): it returns ErrQueueFull after waiting d.
 func (q *Queue) PutTimeout(ctx context.Context, v any, d time.Duration) error {
-	return q.put(ctx, v, true, time.Now().Add(max(d, 0)+1))
+	return q.put(ctx, v, nil, true, time.Now().Add(max(d, 0)+1))
 }
 
-func (q *Queue) put(ctx context.Context, v any, block bool, deadline time.Time) error {
+// put adds v, or when bin is not nil the pickled item of AppendBinary form bin.
+func (q *Queue) put(ctx context.Context, v any, bin []byte, block bool, deadline time.Time) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for {
@@ -131,7 +139,7 @@ func (q *Queue) put(ctx context.Context, v any, block bool, deadline time.Time) 
 			return ErrQueueShutDown
 		}
 		if !q.fullLocked() {
-			q.pushLocked(v)
+			q.pushLocked(v, bin)
 			return nil
 		}
 		if !block {
@@ -179,30 +187,33 @@ func itemValue(v any, err error) (any, error) {
 	return v, err
 }
 
-// pickleItem returns the item a Python client put, pickled in the client's dialect, when it
-// came from a pickle client (ctx is a served call's) and survives the trip through bytes:
-// items that hold a *Ref (a proxy of one of the server's objects, which the Ref keeps alive)
-// or anything else outside the pickle value model stay values.
-func pickleItem(ctx context.Context, v any) any {
+// pickleItem pickles the item a Python client put in the client's dialect (the AppendBinary
+// form of a pickle.Pickled, in st's buffer: release st once it is stored), when it came from
+// a pickle client (ctx is a served call's) and survives the trip through bytes. Otherwise it
+// returns nil: items that hold a *Ref (a proxy of one of the server's objects, which the Ref
+// keeps alive) or anything else outside the pickle value model stay values, as do XML-RPC
+// clients' items.
+func pickleItem(ctx context.Context, v any) (st *replyEnc, bin []byte) {
 	d, ok := servedDialect(ctx)
 	if !ok || d.xmlrpc {
-		return v
+		return nil, nil
 	}
 	protocol := d.protocol
 	if protocol == 0 {
 		protocol = pickle.DefaultProtocol
 	}
-	st := replyEncPool.Get().(*replyEnc)
-	defer st.release()
+	st = replyEncPool.Get().(*replyEnc)
 	st.enc.SetProtocol(protocol)
 	st.enc.SetPython2(d.python2)
 	st.enc.SetValueModelOnly(true)
-	p, err := st.enc.EncodePickled(v)
+	bin, err := st.enc.AppendPickled(st.buf[:0], v)
 	st.enc.SetValueModelOnly(false)
+	st.buf = bin
 	if err != nil {
-		return v
+		st.release()
+		return nil, nil
 	}
-	return p
+	return st, bin
 }
 
 // servedItem returns an item for the reply to a Python client: a pickled item as it is (the
@@ -361,7 +372,12 @@ func (q *Queue) CallMethod(ctx context.Context, name string, args pickle.Tuple, 
 			}
 			block = false
 		}
-		return nil, q.put(ctx, pickleItem(ctx, a[0]), block, deadline)
+		st, bin := pickleItem(ctx, a[0])
+		err = q.put(ctx, a[0], bin, block, deadline)
+		if st != nil {
+			st.release()
+		}
+		return nil, err
 	case "get", "get_nowait":
 		block := true
 		var deadline time.Time

@@ -28,12 +28,11 @@ func (f *itemFIFO) len() int { return f.n }
 
 // push appends an item.
 func (f *itemFIFO) push(v any) {
-	var rec [binary.MaxVarintLen64 + 2]byte
 	if p, ok := v.(pickle.Pickled); ok && !p.IsZero() {
+		var h [binary.MaxVarintLen64]byte
 		size := p.Len() + 2 // AppendBinary's form: a format byte, a dialect byte, the opcodes
-		h := binary.AppendUvarint(rec[:0], uint64(size))
-		w := f.room(len(h) + size)
-		w = append(w, h...)
+		w := f.room(binary.PutUvarint(h[:], uint64(size)) + size)
+		w = binary.AppendUvarint(w, uint64(size))
 		w, _ = p.AppendBinary(w)
 		f.chunks[len(f.chunks)-1] = w
 	} else {
@@ -41,6 +40,15 @@ func (f *itemFIFO) push(v any) {
 		f.chunks[len(f.chunks)-1] = append(w, 0)
 		f.values = append(f.values, v)
 	}
+	f.n++
+}
+
+// pushBinary appends the pickled item whose AppendBinary form is bin (not retained).
+func (f *itemFIFO) pushBinary(bin []byte) {
+	var h [binary.MaxVarintLen64]byte
+	w := f.room(binary.PutUvarint(h[:], uint64(len(bin))) + len(bin))
+	w = binary.AppendUvarint(w, uint64(len(bin)))
+	f.chunks[len(f.chunks)-1] = append(w, bin...)
 	f.n++
 }
 

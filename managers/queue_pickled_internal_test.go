@@ -170,3 +170,37 @@ func TestItemFIFO(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkQueuePutGetReply is the server's side of a Python client's put and get of a small
+// tuple, the get's reply pickled: "pickled" as served (the item kept pickled and spliced into
+// the reply), "value" with the item kept as the decoded value and encoded for the reply (how
+// items were kept before).
+func BenchmarkQueuePutGetReply(b *testing.B) {
+	item := pickle.Tuple{int64(123456), "task-123456", 1.5}
+	for _, mode := range []string{"pickled", "value"} {
+		b.Run(mode, func(b *testing.B) {
+			q := NewQueue(0)
+			ctx := servedCtx(dialectPython38)
+			putCtx := ctx
+			if mode == "value" {
+				putCtx = context.Background()
+			}
+			args := pickle.Tuple{item}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := q.CallMethod(putCtx, "put", args, nil); err != nil {
+					b.Fatal(err)
+				}
+				v, err := q.CallMethod(ctx, "get", nil, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				st := replyEncPool.Get().(*replyEnc)
+				if _, err := st.marshal(dialectPython38, st.replyTuple(Reply{Kind: KindReturn, Value: v})); err != nil {
+					b.Fatal(err)
+				}
+				st.release()
+			}
+		})
+	}
+}

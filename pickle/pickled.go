@@ -46,15 +46,50 @@ func NewPickled(v any, protocol int, python2 bool) (Pickled, error) {
 
 // EncodePickled pickles v into a Pickled with e's protocol and Python 2 mode.
 // Nothing is written to e's stream.
-func (e *Encoder) EncodePickled(v any) (p Pickled, err error) {
-	proto := e.proto
-	if e.py2 && proto > 2 {
-		proto = 2
+func (e *Encoder) EncodePickled(v any) (Pickled, error) {
+	buf, nmemo, gets, err := e.appendFragment(e.scratch[:0], v)
+	var p Pickled
+	if err == nil {
+		p = Pickled{data: string(buf), nmemo: uint32(nmemo), proto: uint8(e.fragProto()), py2: e.py2, gets: gets}
 	}
+	e.scratch = buf[:0]
+	if cap(e.scratch) > 4<<20 {
+		e.scratch = nil
+	}
+	return p, err
+}
+
+// AppendPickled appends to dst what [Pickled.AppendBinary] appends for the
+// Pickled EncodePickled(v) makes, without making it: a queue that stores
+// items in that form saves a copy. Nothing is written to e's stream.
+func (e *Encoder) AppendPickled(dst []byte, v any) ([]byte, error) {
+	b := e.fragProto()
+	if e.py2 {
+		b |= 0x80
+	}
+	out, _, _, err := e.appendFragment(append(dst, pickledFormat, byte(b)), v)
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
+}
+
+// fragProto is the protocol of the fragments e writes.
+func (e *Encoder) fragProto() int {
+	if e.py2 && e.proto > 2 {
+		return 2
+	}
+	return e.proto
+}
+
+// appendFragment appends the opcodes of v (no PROTO, FRAME or STOP; the memo
+// numbered from 0) to dst.
+func (e *Encoder) appendFragment(dst []byte, v any) (out []byte, nmemo int, gets bool, err error) {
+	proto := e.fragProto()
 	e.resetMemo()
 	e.nmemo = 0 // a fragment numbers its memo from 0, also in Python 2 mode
 	e.ngets = 0
-	e.buf = e.scratch[:0]
+	e.buf = dst
 	e.frameStart = -1
 	e.framing = false
 	e.depth = 0
@@ -62,24 +97,20 @@ func (e *Encoder) EncodePickled(v any) (p Pickled, err error) {
 	e.proto = proto
 	defer func() {
 		e.proto = savedProto
-		e.scratch = e.buf[:0]
-		if cap(e.scratch) > 4<<20 {
-			e.scratch = nil
-		}
-		e.buf = nil
+		out, e.buf = e.buf, nil
 		if r := recover(); r != nil {
 			ee, ok := r.(encodeError)
 			if !ok {
 				panic(r)
 			}
-			p, err = Pickled{}, ee.err
+			err = ee.err
 		}
 	}()
 	e.save(v)
 	if e.nmemo > maxPickledMemo {
 		e.fail(&UnsupportedValueError{Str: "too many memo entries for a Pickled"})
 	}
-	return Pickled{data: string(e.buf), nmemo: uint32(e.nmemo), proto: uint8(proto), py2: e.py2, gets: e.ngets > 0}, nil
+	return nil, e.nmemo, e.ngets > 0, nil
 }
 
 // maxPickledMemo bounds the memo entries of a Pickled (the decoder's default

@@ -226,6 +226,9 @@ func TestPickledGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if ab, err := enc.AppendPickled([]byte("x"), v); err != nil || !bytes.Equal(ab[1:], b) || ab[0] != 'x' {
+				t.Fatalf("%s at %d/%v: AppendPickled gives %x, %v; want %x", e.Name, d.proto, d.py2, ab, err, b)
+			}
 			q, err := ParsePickled(b)
 			if err != nil {
 				t.Fatalf("%s at %d/%v: ParsePickled: %v", e.Name, d.proto, d.py2, err)
