@@ -167,7 +167,7 @@ func (n *natsNode) start() error {
 	if n.client != "" { // a restart: same port, so that clients find it again
 		listen = strings.TrimPrefix(n.client, "nats://")
 	}
-	args := []string{"-dir", n.dir, "-name", n.name, "-listen", listen}
+	args := []string{"-dir", n.dir, "-name", n.name, "-listen", listen, "-log"} // the log shows only on failure
 	if n.clustered {
 		args = append(args, "-cluster", cluster)
 		if len(n.routes) > 0 {
