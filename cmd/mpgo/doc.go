@@ -13,6 +13,10 @@
 //	mpgo pickle  dis|json|recode [FILE]
 //	                                 disassemble, show or re-encode a Python pickle
 //
+// mpgo serve --store DIR (an embedded NATS JetStream) or --nats URL[,URL...] (an existing
+// deployment) makes the queues named by --queue and --shared Queue/JoinableQueue durable and
+// shareable between servers (package managers/natsqueue; docs/durable.md).
+//
 // mpgo serve --http HOST:PORT also serves Prometheus metrics (/metrics), a status page (/) and
 // a health check (/healthz) on an HTTP listener of their own (package managers/monitor).
 //

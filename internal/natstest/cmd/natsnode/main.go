@@ -1,14 +1,3 @@
-// Command natsnode runs one embedded NATS JetStream server (nats-server/v2 as a library) as a
-// process of its own, for the tests that kill -9 a node of a cluster or stop every node of a
-// deployment. It is test support: no configuration file, loopback addresses given on the command
-// line, file storage under -dir.
-//
-//	natsnode -dir /tmp/n1 -name n1 -listen 127.0.0.1:0 -cluster 127.0.0.1:0
-//	natsnode -dir /tmp/n2 -name n2 -listen 127.0.0.1:0 -cluster 127.0.0.1:0 -routes nats://127.0.0.1:PORT
-//
-// Once it accepts clients it prints two lines to stdout, "CLIENT nats://HOST:PORT" and, with
-// -cluster, "CLUSTER nats://HOST:PORT" (the route URL other nodes give in -routes); then it runs
-// until SIGINT or SIGTERM.
 package main
 
 import (
