@@ -16,8 +16,9 @@ const (
 // maxPending is how many bytes a coalescer accepts ahead of its connection:
 // beyond it, yamux's send loop waits (as in a socket write to a full
 // buffer), so that a stalled peer still makes the streams' writes, and the
-// pings, time out after Config.WriteTimeout.
-const maxPending = 4 * MaxWriteChunk
+// pings, time out after Config.WriteTimeout. With the buffer in a write,
+// at most about 4*MaxWriteChunk bytes are handed over and not yet sent.
+const maxPending = MaxWriteChunk
 
 // closeFlushTimeout bounds how long closing a session waits for frames
 // already accepted (a stream's last data, its close) to reach the socket.

@@ -253,7 +253,9 @@ func (s *Session) PeerCertificateSubject() string {
 	return st.PeerCertificates[0].Subject.String()
 }
 
-// Close closes the session and all its streams at once.
+// Close closes the session and all its streams at once. Frames already
+// written by its streams are sent first, unless the peer has not read them
+// within a second.
 func (s *Session) Close() error {
 	return s.ys.Close()
 }
