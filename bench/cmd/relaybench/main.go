@@ -114,7 +114,8 @@ func main() {
 			fmt.Printf("  round %d: direct %6.0f  relayed %6.0f  relayed / direct %.2f   CPU us/op direct %s, relayed %s\n",
 				i+1, d, r, r/d, rs[0].cpuPerOp(), rs[1].cpuPerOp())
 		}
-		fmt.Printf("CPU us/op, all rounds (Go: server and relay; Python: the 16 clients): direct %s, relayed %s\n", all[0].cpuPerOp(), all[1].cpuPerOp())
+		fmt.Printf("CPU us/op, all rounds (Go: server and relay; Python: the %d clients): direct %s, relayed %s\n", *conns, all[0].cpuPerOp(), all[1].cpuPerOp())
+		fmt.Printf("direct / relayed CPU per op (the throughput ratio where CPU alone limits): %.2f\n", all[0].cpuOp()/all[1].cpuOp())
 		sort.Float64s(ratios)
 		fmt.Printf("relayed / direct, median of the rounds: %.2f (goal >= 0.7)\n", median(ratios))
 	}
@@ -256,6 +257,11 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	check(syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpuOp is the Go and Python CPU time per op, in microseconds.
+func (r run) cpuOp() float64 {
+	return float64((r.goCPU + r.pyCPU).Microseconds()) / float64(max(r.ops, 1))
 }
 
 // cpuPerOp formats the Go and Python CPU time per op in microseconds.
