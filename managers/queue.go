@@ -2,6 +2,7 @@ package managers
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -19,11 +20,20 @@ import (
 // Errors follow Python: [ErrQueueEmpty] (queue.Empty), [ErrQueueFull] (queue.Full),
 // [ErrQueueShutDown] (queue.ShutDown, 3.13) are *PyExceptions, so errors.Is works with them.
 //
+// Items put by Python clients are kept pickled ([pickle.Pickled], in the putter's dialect): a
+// small tuple costs a few dozen bytes instead of a tree of Go values, and a getter of the same
+// dialect (the same Python major version and pickle protocol) receives those bytes as they are,
+// without decoding and encoding them again; a getter of another dialect receives the value
+// encoded for it. Items holding a proxy of one of the server's own objects are kept as values
+// (they hold the object alive). Items put through the Go API are kept as the Go values they
+// are. Go callers always get values: Get decodes a pickled item as [pickle.Unmarshal] does,
+// so that an item put by a Python 2 client has its str (and ASCII unicode) as
+// [pickle.Py2String].
+//
 // A Queue is safe for concurrent use. Create it with [NewQueue].
 type Queue struct {
 	mu         sync.Mutex
-	items      []any
-	head       int
+	items      itemFIFO
 	maxsize    int
 	unfinished int
 	shutdown   bool
@@ -56,29 +66,25 @@ func (q *Queue) notifyLocked() {
 	}
 }
 
-func (q *Queue) lenLocked() int { return len(q.items) - q.head }
+func (q *Queue) lenLocked() int { return q.items.len() }
 
 func (q *Queue) fullLocked() bool { return q.maxsize > 0 && q.lenLocked() >= q.maxsize }
 
-func (q *Queue) pushLocked(v any) {
-	q.items = append(q.items, v)
+// pushLocked adds v, or when bin is not nil the pickled item of AppendBinary form bin.
+func (q *Queue) pushLocked(v any, bin []byte) {
+	if bin != nil {
+		q.items.pushBinary(bin)
+	} else {
+		q.items.push(v)
+	}
 	q.unfinished++
 	q.notifyLocked()
 }
 
-func (q *Queue) popLocked() any {
-	v := q.items[q.head]
-	q.items[q.head] = nil
-	q.head++
-	if q.head == len(q.items) {
-		q.items, q.head = q.items[:0], 0
-	} else if q.head > 1024 && q.head*2 > len(q.items) {
-		q.items = append(q.items[:0], q.items[q.head:]...)
-		clear(q.items[len(q.items):cap(q.items)])
-		q.head = 0
-	}
+func (q *Queue) popLocked() (any, error) {
+	v, err := q.items.pop()
 	q.notifyLocked()
-	return v
+	return v, err
 }
 
 // wait waits for a state change; the deadline is zero for none. It returns (false, nil) at
@@ -112,17 +118,20 @@ func (q *Queue) wait(ctx context.Context, deadline time.Time) (bool, error) {
 
 // Put adds v, waiting while the queue is full until ctx ends (ctx's error is returned; with a
 // ctx deadline that is context.DeadlineExceeded). After Shutdown it returns ErrQueueShutDown.
-func (q *Queue) Put(ctx context.Context, v any) error { return q.put(ctx, v, true, time.Time{}) }
+func (q *Queue) Put(ctx context.Context, v any) error { return q.put(ctx, v, nil, true, time.Time{}) }
 
 // PutNowait adds v if there is room at once, else returns ErrQueueFull.
-func (q *Queue) PutNowait(v any) error { return q.put(context.Background(), v, false, time.Time{}) }
+func (q *Queue) PutNowait(v any) error {
+	return q.put(context.Background(), v, nil, false, time.Time{})
+}
 
 // PutTimeout is Python's put(v, timeout=d): it returns ErrQueueFull after waiting d.
 func (q *Queue) PutTimeout(ctx context.Context, v any, d time.Duration) error {
-	return q.put(ctx, v, true, time.Now().Add(max(d, 0)+1))
+	return q.put(ctx, v, nil, true, time.Now().Add(max(d, 0)+1))
 }
 
-func (q *Queue) put(ctx context.Context, v any, block bool, deadline time.Time) error {
+// put adds v, or when bin is not nil the pickled item of AppendBinary form bin.
+func (q *Queue) put(ctx context.Context, v any, bin []byte, block bool, deadline time.Time) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for {
@@ -130,7 +139,7 @@ func (q *Queue) put(ctx context.Context, v any, block bool, deadline time.Time) 
 			return ErrQueueShutDown
 		}
 		if !q.fullLocked() {
-			q.pushLocked(v)
+			q.pushLocked(v, bin)
 			return nil
 		}
 		if !block {
@@ -154,14 +163,69 @@ func (q *Queue) put(ctx context.Context, v any, block bool, deadline time.Time) 
 
 // Get removes and returns the oldest item, waiting until there is one or ctx ends. After
 // Shutdown it returns ErrQueueShutDown once the queue is empty.
-func (q *Queue) Get(ctx context.Context) (any, error) { return q.get(ctx, true, time.Time{}) }
+func (q *Queue) Get(ctx context.Context) (any, error) {
+	return itemValue(q.get(ctx, true, time.Time{}))
+}
 
 // GetNowait returns the oldest item if there is one at once, else ErrQueueEmpty.
-func (q *Queue) GetNowait() (any, error) { return q.get(context.Background(), false, time.Time{}) }
+func (q *Queue) GetNowait() (any, error) {
+	return itemValue(q.get(context.Background(), false, time.Time{}))
+}
 
 // GetTimeout is Python's get(timeout=d): it returns ErrQueueEmpty after waiting d.
 func (q *Queue) GetTimeout(ctx context.Context, d time.Duration) (any, error) {
-	return q.get(ctx, true, time.Now().Add(max(d, 0)+1))
+	return itemValue(q.get(ctx, true, time.Now().Add(max(d, 0)+1)))
+}
+
+// itemValue returns the value of an item taken from a queue: a pickled item decoded.
+func itemValue(v any, err error) (any, error) {
+	if p, ok := v.(pickle.Pickled); ok && err == nil {
+		if v, err = p.Value(); err != nil {
+			return nil, fmt.Errorf("managers: queue item %v does not decode: %w", p, err)
+		}
+	}
+	return v, err
+}
+
+// pickleItem pickles the item a Python client put in the client's dialect (the AppendBinary
+// form of a pickle.Pickled, in st's buffer: release st once it is stored), when it came from
+// a pickle client (ctx is a served call's) and survives the trip through bytes. Otherwise it
+// returns nil: items that hold a *Ref (a proxy of one of the server's objects, which the Ref
+// keeps alive) or anything else outside the pickle value model stay values, as do XML-RPC
+// clients' items.
+func pickleItem(ctx context.Context, v any) (st *replyEnc, bin []byte) {
+	d, ok := servedDialect(ctx)
+	if !ok || d.xmlrpc {
+		return nil, nil
+	}
+	protocol := d.protocol
+	if protocol == 0 {
+		protocol = pickle.DefaultProtocol
+	}
+	st = replyEncPool.Get().(*replyEnc)
+	st.enc.SetProtocol(protocol)
+	st.enc.SetPython2(d.python2)
+	st.enc.SetValueModelOnly(true)
+	bin, err := st.enc.AppendPickled(st.buf[:0], v)
+	st.enc.SetValueModelOnly(false)
+	st.buf = bin
+	if err != nil {
+		st.release()
+		return nil, nil
+	}
+	return st, bin
+}
+
+// servedItem returns an item for the reply to a Python client: a pickled item as it is (the
+// reply encoder splices it, or re-encodes it for another dialect), except for an XML-RPC client
+// or a Go caller, which get the value.
+func servedItem(ctx context.Context, v any, err error) (any, error) {
+	if _, ok := v.(pickle.Pickled); ok && err == nil {
+		if d, ok := servedDialect(ctx); !ok || d.xmlrpc {
+			return itemValue(v, nil)
+		}
+	}
+	return v, err
 }
 
 func (q *Queue) get(ctx context.Context, block bool, deadline time.Time) (any, error) {
@@ -169,7 +233,7 @@ func (q *Queue) get(ctx context.Context, block bool, deadline time.Time) (any, e
 	defer q.mu.Unlock()
 	for {
 		if q.lenLocked() > 0 {
-			return q.popLocked(), nil
+			return q.popLocked()
 		}
 		if q.shutdown {
 			return nil, ErrQueueShutDown
@@ -248,14 +312,8 @@ func (q *Queue) Shutdown(immediate bool) {
 	defer q.mu.Unlock()
 	q.shutdown = true
 	if immediate {
-		for q.lenLocked() > 0 {
-			q.items[q.head] = nil
-			q.head++
-			if q.unfinished > 0 {
-				q.unfinished--
-			}
-		}
-		q.items, q.head = q.items[:0], 0
+		q.unfinished = max(q.unfinished-q.lenLocked(), 0)
+		q.items.reset()
 	}
 	q.notifyLocked()
 }
@@ -314,7 +372,12 @@ func (q *Queue) CallMethod(ctx context.Context, name string, args pickle.Tuple, 
 			}
 			block = false
 		}
-		return nil, q.put(ctx, a[0], block, deadline)
+		st, bin := pickleItem(ctx, a[0])
+		err = q.put(ctx, a[0], bin, block, deadline)
+		if st != nil {
+			st.release()
+		}
+		return nil, err
 	case "get", "get_nowait":
 		block := true
 		var deadline time.Time
@@ -335,7 +398,8 @@ func (q *Queue) CallMethod(ctx context.Context, name string, args pickle.Tuple, 
 			}
 			block = false
 		}
-		return q.get(ctx, block, deadline)
+		v, err := q.get(ctx, block, deadline)
+		return servedItem(ctx, v, err)
 	case "qsize", "empty", "full", "task_done", "join":
 		if _, err := bindCall("Queue."+name, nil, nil, args, kwargs); err != nil {
 			return nil, err

@@ -191,6 +191,16 @@ func OnReplyWritten(ctx context.Context, fn func(err error)) bool {
 	return true
 }
 
+// servedDialect returns the dialect of the client whose call ctx is (or derives from), and
+// false when ctx is not a served call's (a Go caller using an object directly).
+func servedDialect(ctx context.Context) (wireDialect, bool) {
+	x, ok := ctx.Value(replyHookKey{}).(*callContext)
+	if !ok || x == nil {
+		return wireDialect{}, false
+	}
+	return x.c.dialect, true
+}
+
 // replyWritten runs and forgets the OnReplyWritten functions of the call just answered.
 func (x *callContext) replyWritten(err error) {
 	if len(x.written) == 0 {
@@ -488,11 +498,13 @@ func (c *serverConn) encodeReply(st *replyEnc, rep Reply) (frame []byte, err err
 			err = fmt.Errorf("pickle: encoder panic: %v", p)
 		}
 	}()
-	v, err := c.rewriteRefs(rep.Value)
-	if err != nil {
-		return nil, err
+	if _, ok := rep.Value.(pickle.Pickled); !ok { // a Pickled holds no *Ref: it is spliced as is
+		v, err := c.rewriteRefs(rep.Value)
+		if err != nil {
+			return nil, err
+		}
+		rep.Value = v
 	}
-	rep.Value = v
 	if c.dialect.xmlrpc {
 		rep = c.xmlReply(rep)
 	}

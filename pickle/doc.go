@@ -70,6 +70,18 @@
 // (pickle.dumps) for the common values: scalars, strings, bytes, tuples,
 // lists, dicts, sets, globals, objects, memo and frames.
 //
+// # Values pickled once
+//
+// A [Pickled] is one value already pickled: its opcodes, without the PROTO
+// header, frames or STOP, and the dialect they were written in (protocol,
+// Python 2 mode). An Encoder of the same dialect writes a Pickled by copying
+// its opcodes into the pickle it writes, renumbering their memo references
+// after the entries the pickle already has; an Encoder of another dialect
+// decodes it and writes the value. Make one with [NewPickled] or
+// [Encoder.EncodePickled]; store one with [Pickled.AppendBinary] and read it
+// back with [ParsePickled], which checks the opcodes so that what it accepts
+// splices safely. A manager queue keeps its items so.
+//
 // # Python semantics
 //
 // Equal, Hash, Compare, Repr, Str and TypeName give Python's ==, hash, <,

@@ -105,6 +105,8 @@ type Encoder struct {
 	marshaled  map[unsafe.Pointer]any
 	nmemo      int
 	depth      int
+	valueOnly  bool // SetValueModelOnly
+	ngets      int  // memo reads (for EncodePickled)
 }
 
 // strKey identifies a string by identity (its bytes' address and length),
@@ -351,6 +353,7 @@ func (e *Encoder) memoizeOp() int {
 func (e *Encoder) memoize(k memoKey) { e.memo.put(k.p, k.n, e.memoizeOp()) }
 
 func (e *Encoder) get(idx int) {
+	e.ngets++
 	switch {
 	case e.proto >= 1:
 		if idx < 256 {
@@ -482,10 +485,15 @@ func (e *Encoder) save(v any) {
 		e.saveFloat(float64(x))
 	case complex64:
 		e.saveComplex(complex128(x))
+	case Pickled:
+		e.savePickled(x)
 	case Marshaler:
+		if e.valueOnly {
+			e.fail(&UnsupportedTypeError{reflect.TypeOf(v)})
+		}
 		e.saveMarshaler(x)
 	default:
-		if marshalHook == nil {
+		if marshalHook == nil || e.valueOnly {
 			e.fail(&UnsupportedTypeError{reflect.TypeOf(v)})
 		}
 		r, err := marshalHook(v)

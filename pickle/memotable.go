@@ -17,6 +17,10 @@ type ptrTable struct {
 	slots []ptrSlot // len is 0 or a power of two
 	count int
 	shift uint // 64 - log2(len(slots))
+	// first holds the slots of the first len(first) entries, so that reset clears only
+	// those when there are no more (most pickles memoize a handful of values, and
+	// clearing the whole table was most of a small pickle's memo cost).
+	first [8]uint32
 }
 
 type ptrSlot struct {
@@ -58,6 +62,9 @@ func (t *ptrTable) put(p unsafe.Pointer, n int, v int) {
 		s := &t.slots[i]
 		if !s.used {
 			*s = ptrSlot{p: p, n: n, v: int32(v), used: true}
+			if t.count < len(t.first) {
+				t.first[t.count] = uint32(i)
+			}
 			t.count++
 			return
 		}
@@ -87,9 +94,14 @@ func (t *ptrTable) reset() {
 	if t.count == 0 {
 		return
 	}
-	if len(t.slots) > 1024 && t.count*16 < len(t.slots) || len(t.slots) > 1<<21 {
+	switch {
+	case len(t.slots) > 1024 && t.count*16 < len(t.slots) || len(t.slots) > 1<<21:
 		t.slots, t.shift = nil, 0
-	} else {
+	case t.count <= len(t.first):
+		for _, i := range t.first[:t.count] {
+			t.slots[i] = ptrSlot{}
+		}
+	default:
 		clear(t.slots)
 	}
 	t.count = 0

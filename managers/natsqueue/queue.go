@@ -1,0 +1,1059 @@
+package natsqueue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mpgo/mpgo/managers"
+	"github.com/mpgo/mpgo/pickle"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/sirupsen/logrus"
+)
+
+// Config configures a [Queue].
+type Config struct {
+	// Name is the queue name; the stream, subject and consumer names derive from it.
+	Name string
+	// Maxsize bounds the queue (0: unbounded). Opening an existing stream whose limit differs
+	// is refused: lowering a stream's MaxMsgs silently drops items.
+	Maxsize int
+	// Replicas is the stream's replica count (0: 1).
+	Replicas int
+	// Redeliver is how long an item fetched by a server that died before replying stays
+	// invisible before JetStream hands it out again (the consumer's AckWait; 0: 10s).
+	Redeliver time.Duration
+	// Logger receives the queue's logs; nil is silent.
+	Logger logrus.FieldLogger
+}
+
+// Tunables.
+const (
+	// DefaultRedeliver is Config.Redeliver's default.
+	DefaultRedeliver = 10 * time.Second
+	// pullWait is how long one pull request waits at the server for items.
+	pullWait = 5 * time.Second
+	// maxFetches bounds the pull requests one Queue has waiting at the server (JetStream
+	// allows 512 per consumer, shared by every server).
+	maxFetches = 8
+	// maxBatch bounds the items one pull request asks for.
+	maxBatch = 256
+	// opTimeout bounds one JetStream request when the caller's context has no deadline.
+	opTimeout = 5 * time.Second
+	// ackWait bounds how long Qsize waits for this server's acknowledgements in flight.
+	ackWait = 5 * time.Second
+	// ackTimeout bounds the wait for JetStream's confirmation of one acknowledgement.
+	ackTimeout = 2 * time.Second
+	// maxRoomPoll is the longest pause between two attempts of a blocked put.
+	maxRoomPoll = 100 * time.Millisecond
+	// retryPause is the pause of the pull loop after a failed pull request.
+	retryPause = 100 * time.Millisecond
+	// consumerName is the durable consumer every server shares.
+	consumerName = "mpgo"
+	// tasksBucket is the key-value bucket holding each queue's task_done count.
+	tasksBucket = "MPGO_QUEUE_TASKS"
+)
+
+// Queue is a queue.Queue / JoinableQueue whose items live in a JetStream stream. It is safe
+// for concurrent use. Create it with [Open]; Close it when done (items stay in the stream).
+type Queue struct {
+	js      jetstream.JetStream
+	cfg     Config
+	log     logrus.FieldLogger
+	stream  string // stream name
+	subject string // subject items are published on
+	key     string // key of the task_done count in tasksBucket
+
+	setupMu sync.Mutex
+	h       *handles // nil after the stream was found missing: the next call sets it up again
+
+	mu        sync.Mutex
+	waiters   []*waiter // blocked getters, oldest first
+	requested int       // items asked for by pull requests in flight
+	fetches   int       // pull requests in flight
+	closed    bool
+	shutdown  bool
+	acking    int           // acknowledgements in flight
+	acked     chan struct{} // closed when acking drops to 0; nil while no one waits
+	room      chan struct{} // closed when this server removed an item; nil while no one waits
+
+	kick   chan struct{} // wakes the pull loop (capacity 1)
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// handles are the JetStream objects of a set-up queue.
+type handles struct {
+	stream  jetstream.Stream
+	cons    jetstream.Consumer
+	kv      jetstream.KeyValue
+	created time.Time // the stream's creation time: identifies this incarnation of it
+}
+
+// waiter is one blocked getter. The pull loop hands it one item through ch (capacity 1) after
+// removing it from q.waiters, with q.mu held.
+type waiter struct {
+	ch  chan item
+	err error // set instead of an item when the pull failed
+}
+
+// item is a fetched message and its decoded value.
+type item struct {
+	msg delivered
+	v   any
+}
+
+// delivered is a message JetStream delivered to this server: a jetstream.Msg from the pull
+// loop, or a rawMsg from a no-wait pull.
+type delivered interface {
+	Data() []byte
+	Headers() nats.Header
+	DoubleAck(ctx context.Context) error
+	Nak() error
+	TermWithReason(reason string) error
+}
+
+// Open creates (or binds to) the stream and consumer of the queue cfg.Name and starts its
+// pull loop. ctx bounds the setup only. An existing stream whose MaxMsgs differs from
+// cfg.Maxsize is refused.
+func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Queue, error) {
+	if cfg.Name == "" {
+		return nil, errors.New("natsqueue: the queue needs a name")
+	}
+	if cfg.Maxsize < 0 {
+		cfg.Maxsize = 0
+	}
+	if cfg.Replicas <= 0 {
+		cfg.Replicas = 1
+	}
+	if cfg.Redeliver <= 0 {
+		cfg.Redeliver = DefaultRedeliver
+	}
+	log := cfg.Logger
+	if log == nil {
+		l := logrus.New()
+		l.SetOutput(discard{})
+		log = l
+	}
+	esc := escapeName(cfg.Name)
+	q := &Queue{
+		js:      js,
+		cfg:     cfg,
+		log:     log.WithField("queue", cfg.Name),
+		stream:  "MPGO_Q_" + esc,
+		subject: "mpgo.q." + esc,
+		key:     esc,
+		kick:    make(chan struct{}, 1),
+	}
+	if _, err := q.setup(ctx); err != nil {
+		return nil, err
+	}
+	q.ctx, q.cancel = context.WithCancel(context.Background())
+	q.wg.Add(1)
+	go q.pullLoop()
+	return q, nil
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// escapeName maps a queue name to a token valid in stream names, subjects and keys: letters,
+// digits, '-' and '_' stay, every other byte becomes =XX (hex), so distinct names stay distinct.
+func escapeName(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "=%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// opCtx bounds a JetStream request made for a caller whose ctx may have no deadline.
+func opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, opTimeout)
+}
+
+// setup returns the queue's JetStream handles, creating the stream, consumer and task bucket
+// when missing.
+func (q *Queue) setup(ctx context.Context) (*handles, error) {
+	q.setupMu.Lock()
+	defer q.setupMu.Unlock()
+	if q.h != nil {
+		return q.h, nil
+	}
+	ctx, cancel := opCtx(ctx)
+	defer cancel()
+	maxMsgs := int64(-1)
+	if q.cfg.Maxsize > 0 {
+		maxMsgs = int64(q.cfg.Maxsize)
+	}
+	scfg := jetstream.StreamConfig{
+		Name:        q.stream,
+		Description: "mpgo queue " + q.cfg.Name,
+		Subjects:    []string{q.subject},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    q.cfg.Replicas,
+		MaxMsgs:     maxMsgs,
+		Discard:     jetstream.DiscardNew,
+	}
+	st, err := q.js.Stream(ctx, q.stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		st, err = q.js.CreateStream(ctx, scfg)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) { // another server was first
+			st, err = q.js.Stream(ctx, q.stream)
+		}
+		if err == nil {
+			q.log.WithField("stream", q.stream).Info("natsqueue: created stream")
+		}
+	}
+	if err != nil {
+		return nil, q.fault("open", err)
+	}
+	info := st.CachedInfo()
+	have := info.Config.MaxMsgs
+	if have <= 0 {
+		have = -1
+	}
+	if have != maxMsgs {
+		haveS, wantS := fmt.Sprint(have), fmt.Sprint(q.cfg.Maxsize)
+		if have < 0 {
+			haveS = "unbounded (MaxMsgs -1)"
+		}
+		if q.cfg.Maxsize == 0 {
+			wantS = "0 (unbounded)"
+		}
+		return nil, fmt.Errorf("natsqueue: queue %q: stream %s holds at most %s items (MaxMsgs) but maxsize %s was asked: "+
+			"changing MaxMsgs could silently drop items; open it with maxsize %d or delete the stream",
+			q.cfg.Name, q.stream, haveS, wantS, max(have, 0))
+	}
+	if info.Config.Replicas != q.cfg.Replicas {
+		q.log.WithFields(logrus.Fields{"stream": q.stream, "replicas": info.Config.Replicas, "asked": q.cfg.Replicas}).
+			Warn("natsqueue: the existing stream keeps its replica count")
+	}
+	cons, err := st.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       consumerName,
+		Description:   "mpgo getters",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       q.cfg.Redeliver,
+		MaxDeliver:    -1,
+		MaxWaiting:    512,
+		MaxAckPending: -1,
+		Replicas:      0, // the stream's
+	})
+	if err != nil {
+		return nil, q.fault("open", err)
+	}
+	kv, err := q.js.KeyValue(ctx, tasksBucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = q.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      tasksBucket,
+			Description: "mpgo queues: task_done counts",
+			History:     1,
+			Storage:     jetstream.FileStorage,
+			Replicas:    q.cfg.Replicas,
+		})
+		if errors.Is(err, jetstream.ErrBucketExists) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			kv, err = q.js.KeyValue(ctx, tasksBucket)
+		}
+	}
+	if err != nil {
+		return nil, q.fault("open", err)
+	}
+	q.h = &handles{stream: st, cons: cons, kv: kv, created: info.Created}
+	return q.h, nil
+}
+
+// lost forgets the handles after the stream or consumer was found missing.
+func (q *Queue) lost(h *handles) {
+	q.setupMu.Lock()
+	if q.h == h {
+		q.h = nil
+	}
+	q.setupMu.Unlock()
+}
+
+// fault converts a JetStream failure of op into the Python exception the caller receives:
+// builtins.ConnectionError when NATS cannot be reached, builtins.OSError when the stream or
+// its consumer is missing (the next call sets them up again) or for other failures.
+func (q *Queue) fault(op string, err error) error {
+	var pe *managers.PyException
+	if errors.As(err, &pe) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	nc := q.js.Conn()
+	if !nc.IsConnected() {
+		// The error itself is the client's view of it (for example "outbound buffer limit
+		// exceeded": the reconnect buffer is off), the connection status says more.
+		return managers.NewPyException("builtins", "ConnectionError", fmt.Sprintf(
+			"natsqueue: queue %q: %s: NATS JetStream unreachable: disconnected from NATS (%s)",
+			q.cfg.Name, op, strings.ToLower(nc.Status().String())))
+	}
+	if missing(err) && !q.gone() {
+		return managers.NewPyException("builtins", "ConnectionError", fmt.Sprintf(
+			"natsqueue: queue %q: %s: JetStream did not answer for stream %s (a leader being elected?): %v",
+			q.cfg.Name, op, q.stream, err))
+	}
+	if missing(err) {
+		q.lost(q.currentHandles())
+		q.log.WithField("err", err).Warn("natsqueue: stream or consumer missing; the next call sets it up again")
+		return managers.NewPyException("builtins", "OSError", fmt.Sprintf(
+			"natsqueue: queue %q: %s: JetStream stream %s or its consumer is missing (deleted?): %v; the next call recreates it (empty if it was deleted)",
+			q.cfg.Name, op, q.stream, err))
+	}
+	if transient(err) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) {
+		return managers.NewPyException("builtins", "ConnectionError", fmt.Sprintf(
+			"natsqueue: queue %q: %s: NATS JetStream unreachable: %v", q.cfg.Name, op, err))
+	}
+	return managers.NewPyException("builtins", "OSError", fmt.Sprintf("natsqueue: queue %q: %s: %v", q.cfg.Name, op, err))
+}
+
+// gone asks JetStream whether the stream or its consumer is really missing, to tell an
+// operator's deletion from a moment without a leader (no responders) in a cluster.
+func (q *Queue) gone() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), goneTimeout)
+	defer cancel()
+	st, err := q.js.Stream(ctx, q.stream)
+	if err != nil {
+		return errors.Is(err, jetstream.ErrStreamNotFound)
+	}
+	_, err = st.Consumer(ctx, consumerName)
+	return errors.Is(err, jetstream.ErrConsumerNotFound)
+}
+
+// goneTimeout bounds the check of gone.
+const goneTimeout = 2 * time.Second
+
+// missing reports whether err says the stream or consumer does not exist (no responders on a
+// live connection: nobody serves the consumer's subjects).
+func missing(err error) bool {
+	return errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrConsumerDeleted) ||
+		errors.Is(err, jetstream.ErrConsumerDoesNotExist) || errors.Is(err, nats.ErrNoResponders)
+}
+
+// transient reports whether err is a failure a retry may not see (a server or leader going
+// away, a timeout).
+func transient(err error) bool {
+	return errors.Is(err, jetstream.ErrServerShutdown) || errors.Is(err, jetstream.ErrConsumerLeadershipChanged) ||
+		errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrDisconnected) ||
+		errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrReconnectBufExceeded) ||
+		errors.Is(err, jetstream.ErrNoHeartbeat)
+}
+
+func (q *Queue) currentHandles() *handles {
+	q.setupMu.Lock()
+	defer q.setupMu.Unlock()
+	return q.h
+}
+
+// errClosed is returned by calls on a closed Queue.
+func (q *Queue) errClosed() error {
+	return managers.NewPyException("builtins", "OSError", fmt.Sprintf("natsqueue: queue %q is closed", q.cfg.Name))
+}
+
+// Close stops the pull loop and fails the calls waiting in it; the items stay in the stream.
+// An item a pull request was fetching at that moment comes back after Config.Redeliver.
+func (q *Queue) Close() error {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return nil
+	}
+	q.closed = true
+	ws := q.waiters
+	q.waiters = nil
+	for _, w := range ws {
+		w.err = q.errClosed()
+		close(w.ch)
+	}
+	q.mu.Unlock()
+	q.cancel()
+	q.wg.Wait()
+	q.waitAcks(context.Background())
+	return nil
+}
+
+// Put adds v, waiting while the queue is full until ctx ends.
+func (q *Queue) Put(ctx context.Context, v any) error { return q.put(ctx, v, true, time.Time{}) }
+
+// PutNowait adds v if there is room at once, else returns managers.ErrQueueFull.
+func (q *Queue) PutNowait(v any) error { return q.put(context.Background(), v, false, time.Time{}) }
+
+// PutTimeout is Python's put(v, timeout=d): it returns managers.ErrQueueFull after waiting d.
+func (q *Queue) PutTimeout(ctx context.Context, v any, d time.Duration) error {
+	return q.put(ctx, v, true, time.Now().Add(max(d, 0)+1))
+}
+
+// isFull reports whether a publish failed because the stream holds MaxMsgs items.
+func isFull(err error) bool {
+	var ae *jetstream.APIError
+	return errors.As(err, &ae) && strings.Contains(ae.Description, "maximum messages")
+}
+
+func (q *Queue) put(ctx context.Context, v any, block bool, deadline time.Time) error {
+	if q.isShutdown() {
+		return managers.ErrQueueShutDown
+	}
+	data, hdr, err := encodeItem(v)
+	if err != nil {
+		return managers.NewPyException("builtins", "TypeError", "natsqueue: cannot store the item: "+err.Error())
+	}
+	msg := &nats.Msg{Subject: q.subject, Data: data, Header: hdr}
+	pause := time.Millisecond
+	for {
+		if _, err := q.setup(ctx); err != nil {
+			return err
+		}
+		pctx, cancel := opCtx(ctx)
+		_, err := q.js.PublishMsg(pctx, msg)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if !isFull(err) {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return q.fault("put", err)
+		}
+		if !block {
+			return managers.ErrQueueFull
+		}
+		// JetStream has no blocking publish: wait for this server to remove an item, or poll
+		// (another server may have, or this one just did), with a growing pause.
+		room := q.roomChan()
+		wait := pause
+		if !deadline.IsZero() {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return managers.ErrQueueFull
+			}
+			wait = min(wait, left)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-room:
+			pause = time.Millisecond
+		case <-t.C:
+			pause = min(2*pause, maxRoomPoll)
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+		t.Stop()
+		if q.isShutdown() {
+			return managers.ErrQueueShutDown
+		}
+	}
+}
+
+func (q *Queue) isShutdown() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.shutdown
+}
+
+// roomChan returns a channel closed when this server next removes an item.
+func (q *Queue) roomChan() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.room == nil {
+		q.room = make(chan struct{})
+	}
+	return q.room
+}
+
+// Get removes and returns the oldest item, waiting until there is one or ctx ends.
+func (q *Queue) Get(ctx context.Context) (any, error) { return q.get(ctx, true, time.Time{}) }
+
+// GetNowait returns an item if the stream holds one, else managers.ErrQueueEmpty.
+func (q *Queue) GetNowait() (any, error) { return q.get(context.Background(), false, time.Time{}) }
+
+// GetTimeout is Python's get(timeout=d): it returns managers.ErrQueueEmpty after waiting d.
+func (q *Queue) GetTimeout(ctx context.Context, d time.Duration) (any, error) {
+	return q.get(ctx, true, time.Now().Add(max(d, 0)+1))
+}
+
+func (q *Queue) get(ctx context.Context, block bool, deadline time.Time) (any, error) {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return nil, q.errClosed()
+	}
+	q.mu.Unlock()
+	// Every get starts with a no-wait fetch: an item in the stream is found at once, and a
+	// get_nowait answers from JetStream's state, not from this server's.
+	it, ok, err := q.fetchNow(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		return q.deliver(ctx, it), nil
+	}
+	if !block || q.isShutdown() {
+		if q.isShutdown() {
+			return nil, managers.ErrQueueShutDown
+		}
+		return nil, managers.ErrQueueEmpty
+	}
+	w := &waiter{ch: make(chan item, 1)}
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return nil, q.errClosed()
+	}
+	q.waiters = append(q.waiters, w)
+	q.mu.Unlock()
+	q.wake()
+	var timer <-chan time.Time
+	if !deadline.IsZero() {
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case it, ok := <-w.ch:
+		if !ok {
+			return nil, w.err
+		}
+		return q.deliver(ctx, it), nil
+	case <-timer:
+	case <-ctx.Done():
+	}
+	// Giving up: if the pull loop already chose this waiter, its item is in w.ch.
+	q.mu.Lock()
+	i := slices.Index(q.waiters, w)
+	if i >= 0 {
+		q.waiters = slices.Delete(q.waiters, i, i+1)
+	}
+	q.mu.Unlock()
+	if i < 0 {
+		it, ok := <-w.ch
+		if !ok {
+			return nil, w.err
+		}
+		if ctx.Err() == nil {
+			return q.deliver(ctx, it), nil
+		}
+		q.handOn(it)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if q.isShutdown() {
+		return nil, managers.ErrQueueShutDown
+	}
+	return nil, managers.ErrQueueEmpty
+}
+
+// fetchNow fetches one item if JetStream has one available now. JetStream updates the
+// consumer's count of pending messages asynchronously after a put, and a no-wait pull consults
+// that count: right after a put it can come back empty. Then the stream's state, which is
+// exact, decides: if it holds items no getter holds, a pull that waits (at most
+// catchUpWait) takes one, as the consumer reads its store directly for a waiting pull.
+func (q *Queue) fetchNow(ctx context.Context) (item, bool, error) {
+	it, ok, err := q.fetchOnce(ctx, false)
+	if ok || err != nil {
+		return it, ok, err
+	}
+	n, err := q.undelivered(ctx)
+	if err != nil || n == 0 {
+		return item{}, false, err
+	}
+	return q.fetchOnce(ctx, true)
+}
+
+// catchUpWait bounds the pull of fetchNow after the stream said it held items: they may have
+// been taken by other getters meanwhile.
+const catchUpWait = 50 * time.Millisecond
+
+// undelivered returns the number of items in the stream that no getter holds.
+func (q *Queue) undelivered(ctx context.Context) (uint64, error) {
+	h, err := q.setup(ctx)
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := opCtx(ctx)
+	defer cancel()
+	si, err := h.stream.Info(ctx)
+	if err != nil {
+		return 0, q.fault("get", err)
+	}
+	if si.State.Msgs == 0 {
+		return 0, nil
+	}
+	ci, err := h.cons.Info(ctx)
+	if err != nil {
+		return 0, q.fault("get", err)
+	}
+	held := uint64(max(ci.NumAckPending, 0))
+	if si.State.Msgs <= held {
+		return 0, nil
+	}
+	return si.State.Msgs - held, nil
+}
+
+// fetchOnce sends one pull request for one item: a no-wait one, or one waiting up to
+// catchUpWait.
+func (q *Queue) fetchOnce(ctx context.Context, wait bool) (item, bool, error) {
+	for {
+		h, err := q.setup(ctx)
+		if err != nil {
+			return item{}, false, err
+		}
+		var b jetstream.MessageBatch
+		if wait {
+			b, err = h.cons.Fetch(1, jetstream.FetchMaxWait(catchUpWait))
+		} else {
+			b, err = h.cons.FetchNoWait(1)
+		}
+		if err != nil {
+			return item{}, false, q.fault("get", err)
+		}
+		var it item
+		got, bad := false, false
+		for msg := range b.Messages() {
+			if v, err := decodeItem(msg.Data(), msg.Headers()); err != nil {
+				q.drop(msg, err)
+				bad = true
+			} else {
+				it, got = item{msg: msg, v: v}, true
+			}
+		}
+		if got {
+			return it, true, nil
+		}
+		if err := b.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) &&
+			!errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+			return item{}, false, q.fault("get", err)
+		}
+		if !bad {
+			return item{}, false, nil
+		}
+	}
+}
+
+// drop terminates a message that is not an item (published to the subject by something else):
+// redelivering it would fail the same way forever.
+func (q *Queue) drop(msg delivered, err error) {
+	q.log.WithField("err", err).Error("natsqueue: dropping a message that is not a pickled item")
+	if err := msg.TermWithReason("not a pickle"); err != nil {
+		q.log.WithField("err", err).Warn("natsqueue: terminating a bad message")
+	}
+}
+
+// deliver arranges the acknowledgement of an item handed to the caller and returns its value.
+// A Python caller's item is acknowledged once the reply reached the socket, and handed back to
+// JetStream at once (Nak) when it could not be written; a Go caller's is acknowledged now. The
+// acknowledgement is confirmed in the background (counts read through this Queue wait for it).
+func (q *Queue) deliver(ctx context.Context, it item) any {
+	q.ackStart()
+	if managers.OnReplyWritten(ctx, func(err error) {
+		if err != nil {
+			q.log.WithField("err", err).Debug("natsqueue: reply not written: the item goes back")
+			if err := it.msg.Nak(); err != nil {
+				q.log.WithField("err", err).Warn("natsqueue: nak failed: the item comes back after the redelivery delay")
+			}
+			q.ackEnd()
+			return
+		}
+		go q.ack(it.msg)
+	}) {
+		return it.v
+	}
+	go q.ack(it.msg)
+	return it.v
+}
+
+// ack acknowledges a delivered item and waits for JetStream to confirm it. A failed
+// confirmation is logged: the item may come back after the redelivery delay (a duplicate).
+func (q *Queue) ack(msg delivered) {
+	defer q.ackEnd()
+	ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
+	defer cancel()
+	if err := msg.DoubleAck(ctx); err != nil {
+		q.log.WithField("err", err).Warn("natsqueue: acknowledgement not confirmed: the item may be delivered again")
+	}
+}
+
+func (q *Queue) ackStart() {
+	q.mu.Lock()
+	q.acking++
+	q.mu.Unlock()
+}
+
+func (q *Queue) ackEnd() {
+	q.mu.Lock()
+	q.acking--
+	if q.acking == 0 && q.acked != nil {
+		close(q.acked)
+		q.acked = nil
+	}
+	if q.room != nil {
+		close(q.room)
+		q.room = nil
+	}
+	q.mu.Unlock()
+}
+
+// waitAcks waits (bounded) for this server's acknowledgements in flight, so that counts read
+// after a get include it.
+func (q *Queue) waitAcks(ctx context.Context) {
+	q.mu.Lock()
+	if q.acking == 0 {
+		q.mu.Unlock()
+		return
+	}
+	if q.acked == nil {
+		q.acked = make(chan struct{})
+	}
+	ch := q.acked
+	q.mu.Unlock()
+	t := time.NewTimer(ackWait)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// wake wakes the pull loop.
+func (q *Queue) wake() {
+	select {
+	case q.kick <- struct{}{}:
+	default:
+	}
+}
+
+// pullLoop keeps pull requests in flight for as many items as there are waiters.
+func (q *Queue) pullLoop() {
+	defer q.wg.Done()
+	pause := time.Duration(0)
+	for {
+		if pause > 0 {
+			t := time.NewTimer(pause)
+			select {
+			case <-t.C:
+			case <-q.ctx.Done():
+				t.Stop()
+				return
+			}
+		}
+		select {
+		case <-q.kick:
+		case <-q.ctx.Done():
+			return
+		}
+		pause = 0
+		for {
+			q.mu.Lock()
+			n := len(q.waiters) - q.requested
+			if q.closed || n <= 0 || q.fetches >= maxFetches {
+				q.mu.Unlock()
+				break
+			}
+			n = min(n, maxBatch)
+			q.requested += n
+			q.fetches++
+			q.mu.Unlock()
+			err := q.startFetch(n)
+			if err != nil {
+				q.mu.Lock()
+				q.requested -= n
+				q.fetches--
+				q.mu.Unlock()
+				q.fetchFailed(err)
+				pause = retryPause
+				q.wake() // come back after the pause if waiters came meanwhile
+				break
+			}
+		}
+	}
+}
+
+// startFetch sends one pull request for n items and hands them out as they arrive.
+func (q *Queue) startFetch(n int) error {
+	h, err := q.setup(q.ctx)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(q.ctx, pullWait)
+	b, err := h.cons.Fetch(n, jetstream.FetchContext(ctx))
+	if err != nil {
+		cancel()
+		return err
+	}
+	q.wg.Add(1)
+	go func() {
+		defer q.wg.Done()
+		defer cancel()
+		got := 0
+		for msg := range b.Messages() {
+			got++
+			q.mu.Lock()
+			q.requested--
+			q.mu.Unlock()
+			v, err := decodeItem(msg.Data(), msg.Headers())
+			if err != nil {
+				q.drop(msg, err)
+				continue
+			}
+			q.handOn(item{msg: msg, v: v})
+		}
+		q.mu.Lock()
+		q.requested -= n - got
+		q.fetches--
+		q.mu.Unlock()
+		if err := b.Error(); err != nil && q.ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) &&
+			!errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
+			q.fetchFailed(err)
+			time.AfterFunc(retryPause, q.wake) // do not retry a failing pull in a tight loop
+			return
+		}
+		q.wake()
+	}()
+	return nil
+}
+
+// handOn gives a fetched item to the oldest waiter, or back to JetStream (Nak) when no one
+// waits any more, so that it is not held until the redelivery delay.
+func (q *Queue) handOn(it item) {
+	q.mu.Lock()
+	if len(q.waiters) > 0 {
+		w := q.waiters[0]
+		q.waiters = slices.Delete(q.waiters, 0, 1)
+		w.ch <- it
+		q.mu.Unlock()
+		return
+	}
+	q.mu.Unlock()
+	if err := it.msg.Nak(); err != nil {
+		q.log.WithField("err", err).Warn("natsqueue: nak failed: the item comes back after the redelivery delay")
+	}
+}
+
+// fetchFailed handles a failed pull request: the waiters fail when NATS is unreachable or the
+// stream is missing; after a transient failure on a live connection (a server of the cluster
+// going away, a new consumer leader) the pull loop tries again and they keep waiting.
+func (q *Queue) fetchFailed(err error) {
+	if q.js.Conn().IsConnected() && (transient(err) || missing(err) && !q.gone()) {
+		q.log.WithField("err", err).Debug("natsqueue: pull request failed; retrying")
+		return
+	}
+	q.failWaiters(q.fault("get", err))
+}
+
+// failWaiters fails every waiter with err (the pull requests cannot be sent).
+func (q *Queue) failWaiters(err error) {
+	q.mu.Lock()
+	ws := q.waiters
+	q.waiters = nil
+	for _, w := range ws {
+		w.err = err
+		close(w.ch)
+	}
+	q.mu.Unlock()
+}
+
+// counts returns the stream's state: items held, the last sequence number (items ever put)
+// and the stream's creation time.
+func (q *Queue) counts(ctx context.Context) (jetstream.StreamState, *handles, error) {
+	h, err := q.setup(ctx)
+	if err != nil {
+		return jetstream.StreamState{}, nil, err
+	}
+	q.waitAcks(ctx)
+	ctx, cancel := opCtx(ctx)
+	defer cancel()
+	info, err := h.stream.Info(ctx)
+	if err != nil {
+		return jetstream.StreamState{}, nil, q.fault("qsize", err)
+	}
+	if !info.Created.Equal(h.created) { // deleted and recreated by someone else
+		q.lost(h)
+		if h, err = q.setup(ctx); err != nil {
+			return jetstream.StreamState{}, nil, err
+		}
+	}
+	return info.State, h, nil
+}
+
+// Len is Qsize with the error: the number of items in the stream, that is put and not yet
+// acknowledged by a getter (see the package documentation).
+func (q *Queue) Len(ctx context.Context) (int, error) {
+	st, _, err := q.counts(ctx)
+	return int(st.Msgs), err
+}
+
+// Qsize returns the number of items in the stream (see [Queue.Len]); 0 when JetStream cannot
+// be reached (Len returns the error).
+func (q *Queue) Qsize() int {
+	n, err := q.Len(context.Background())
+	if err != nil {
+		q.log.WithField("err", err).Warn("natsqueue: qsize")
+	}
+	return n
+}
+
+// Empty reports whether Qsize is 0.
+func (q *Queue) Empty() bool { return q.Qsize() == 0 }
+
+// Full reports whether Qsize has reached Maxsize (never for an unbounded queue).
+func (q *Queue) Full() bool { return q.cfg.Maxsize > 0 && q.Qsize() >= q.cfg.Maxsize }
+
+// Maxsize returns the queue's bound (0: unbounded).
+func (q *Queue) Maxsize() int { return q.cfg.Maxsize }
+
+// Shutdown is Python 3.13's Queue.shutdown for this server's Queue: Put fails with
+// managers.ErrQueueShutDown from now on, and Get does once the stream has no item available.
+// With immediate, the stream's items are discarded and counted as done (on every server).
+// Other servers sharing the queue are not shut down.
+func (q *Queue) Shutdown(ctx context.Context, immediate bool) error {
+	q.mu.Lock()
+	q.shutdown = true
+	ws := q.waiters
+	q.waiters = nil
+	for _, w := range ws {
+		w.err = managers.ErrQueueShutDown
+		close(w.ch)
+	}
+	if q.room != nil {
+		close(q.room)
+		q.room = nil
+	}
+	q.mu.Unlock()
+	if !immediate {
+		return nil
+	}
+	h, err := q.setup(ctx)
+	if err != nil {
+		return err
+	}
+	pctx, cancel := opCtx(ctx)
+	defer cancel()
+	if err := h.stream.Purge(pctx); err != nil {
+		return q.fault("shutdown", err)
+	}
+	// Every item ever put is done now.
+	for {
+		st, h, err := q.counts(ctx)
+		if err != nil {
+			return err
+		}
+		done, rev, err := q.doneCount(ctx, h)
+		if err != nil {
+			return err
+		}
+		if done >= st.LastSeq {
+			return nil
+		}
+		if err := q.setDone(ctx, h, st.LastSeq, rev); err == nil {
+			return nil
+		} else if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) && !errors.Is(err, jetstream.ErrKeyExists) {
+			return q.fault("shutdown", err)
+		}
+	}
+}
+
+// queueMethods is the exposed list of managers.Queue.
+var queueMethods = []string{"empty", "full", "get", "get_nowait", "join", "put", "put_nowait", "qsize", "shutdown", "task_done"}
+
+// ExposedMethods returns the methods Python clients may call (those of managers.Queue).
+func (q *Queue) ExposedMethods() []string { return slices.Clone(queueMethods) }
+
+// CallMethod serves queue.Queue's Python API.
+func (q *Queue) CallMethod(ctx context.Context, name string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
+	switch name {
+	case "put", "put_nowait":
+		var a []any
+		var err error
+		block := true
+		var deadline time.Time
+		if name == "put" {
+			a, err = bindCall("Queue.put", []string{"item", "block", "timeout"}, []any{true, nil}, args, kwargs)
+			if err != nil {
+				return nil, err
+			}
+			block = pyTruth(a[1])
+			if block {
+				if deadline, err = timeoutDeadline(a[2]); err != nil {
+					return nil, err
+				}
+			}
+		} else {
+			a, err = bindCall("Queue.put_nowait", []string{"item"}, nil, args, kwargs)
+			if err != nil {
+				return nil, err
+			}
+			block = false
+		}
+		return nil, q.put(ctx, a[0], block, deadline)
+	case "get", "get_nowait":
+		block := true
+		var deadline time.Time
+		if name == "get" {
+			a, err := bindCall("Queue.get", []string{"block", "timeout"}, []any{true, nil}, args, kwargs)
+			if err != nil {
+				return nil, err
+			}
+			block = pyTruth(a[0])
+			if block {
+				if deadline, err = timeoutDeadline(a[1]); err != nil {
+					return nil, err
+				}
+			}
+		} else {
+			if _, err := bindCall("Queue.get_nowait", nil, nil, args, kwargs); err != nil {
+				return nil, err
+			}
+			block = false
+		}
+		return q.get(ctx, block, deadline)
+	case "qsize", "empty", "full", "task_done", "join":
+		if _, err := bindCall("Queue."+name, nil, nil, args, kwargs); err != nil {
+			return nil, err
+		}
+		switch name {
+		case "qsize", "empty", "full":
+			n, err := q.Len(ctx)
+			if err != nil {
+				return nil, err
+			}
+			switch name {
+			case "qsize":
+				return int64(n), nil
+			case "empty":
+				return n == 0, nil
+			}
+			return q.cfg.Maxsize > 0 && n >= q.cfg.Maxsize, nil
+		case "task_done":
+			return nil, q.taskDone(ctx)
+		default:
+			return nil, q.Join(ctx)
+		}
+	case "shutdown":
+		a, err := bindCall("Queue.shutdown", []string{"immediate"}, []any{false}, args, kwargs)
+		if err != nil {
+			return nil, err
+		}
+		return nil, q.Shutdown(ctx, pyTruth(a[0]))
+	}
+	return nil, managers.NewPyException("builtins", "AttributeError", "'Queue' object has no attribute '"+name+"'")
+}
