@@ -35,8 +35,8 @@ const closeFlushTimeout = time.Second
 //     flusher goroutine writes what has been handed over: at once when it
 //     is idle, and, when frames arrive while it is in a write, all of them
 //     in its next one. On a busy session many streams' frames share a
-//     record and a system call (on both ends of a relay, a request's frame
-//     and the next client's); an idle one sends each frame as it comes.
+//     record and a system call (a relay's session carries the calls of
+//     many clients at once); an idle one sends each frame as it comes.
 //
 // A write error is sticky: every later Write returns it, and the connection
 // is closed, which ends the session (its read loop fails). Only yamux's send
