@@ -348,81 +348,33 @@ func timeoutDeadline(timeout any) (time.Time, error) {
 
 // CallMethod serves queue.Queue's Python API.
 func (q *Queue) CallMethod(ctx context.Context, name string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
-	switch name {
-	case "put", "put_nowait":
-		var a []any
-		var err error
-		block := true
-		var deadline time.Time
-		if name == "put" {
-			a, err = bindCall("Queue.put", []string{"item", "block", "timeout"}, []any{true, nil}, args, kwargs)
-			if err != nil {
-				return nil, err
-			}
-			block = pyTruth(a[1])
-			if block {
-				if deadline, err = timeoutDeadline(a[2]); err != nil {
-					return nil, err
-				}
-			}
-		} else {
-			a, err = bindCall("Queue.put_nowait", []string{"item"}, nil, args, kwargs)
-			if err != nil {
-				return nil, err
-			}
-			block = false
-		}
-		st, bin := pickleItem(ctx, a[0])
-		err = q.put(ctx, a[0], bin, block, deadline)
+	c, err := ParseQueueCall(name, args, kwargs)
+	if err != nil {
+		return nil, err
+	}
+	switch c.Method {
+	case "put":
+		st, bin := pickleItem(ctx, c.Item)
+		err = q.put(ctx, c.Item, bin, c.Block, c.Deadline)
 		if st != nil {
 			st.release()
 		}
 		return nil, err
-	case "get", "get_nowait":
-		block := true
-		var deadline time.Time
-		if name == "get" {
-			a, err := bindCall("Queue.get", []string{"block", "timeout"}, []any{true, nil}, args, kwargs)
-			if err != nil {
-				return nil, err
-			}
-			block = pyTruth(a[0])
-			if block {
-				if deadline, err = timeoutDeadline(a[1]); err != nil {
-					return nil, err
-				}
-			}
-		} else {
-			if _, err := bindCall("Queue.get_nowait", nil, nil, args, kwargs); err != nil {
-				return nil, err
-			}
-			block = false
-		}
-		v, err := q.get(ctx, block, deadline)
+	case "get":
+		v, err := q.get(ctx, c.Block, c.Deadline)
 		return servedItem(ctx, v, err)
-	case "qsize", "empty", "full", "task_done", "join":
-		if _, err := bindCall("Queue."+name, nil, nil, args, kwargs); err != nil {
-			return nil, err
-		}
-		switch name {
-		case "qsize":
-			return int64(q.Qsize()), nil
-		case "empty":
-			return q.Empty(), nil
-		case "full":
-			return q.Full(), nil
-		case "task_done":
-			return nil, q.TaskDone()
-		default:
-			return nil, q.Join(ctx)
-		}
-	case "shutdown":
-		a, err := bindCall("Queue.shutdown", []string{"immediate"}, []any{false}, args, kwargs)
-		if err != nil {
-			return nil, err
-		}
-		q.Shutdown(pyTruth(a[0]))
+	case "qsize":
+		return int64(q.Qsize()), nil
+	case "empty":
+		return q.Empty(), nil
+	case "full":
+		return q.Full(), nil
+	case "task_done":
+		return nil, q.TaskDone()
+	case "join":
+		return nil, q.Join(ctx)
+	default: // shutdown
+		q.Shutdown(c.Immediate)
 		return nil, nil
 	}
-	return nil, NewPyException("builtins", "AttributeError", "'Queue' object has no attribute '"+name+"'")
 }

@@ -1,54 +1,52 @@
 package natsqueue
 
 import (
+	"context"
 	"fmt"
 
+	"github.com/mpgo/mpgo/managers"
 	"github.com/mpgo/mpgo/pickle"
-	"github.com/nats-io/nats.go"
 )
 
-// This file is the whole item encoding: one JetStream message holds one item as a complete
-// pickle. Keep it the only place that knows the encoding.
+// This file is the whole item encoding: one JetStream message holds one item as a
+// pickle.Pickled in its AppendBinary form (a format byte, the dialect, the opcodes of the one
+// value). An item a Python client put is pickled in that client's dialect (protocol 2 with
+// Python 2 str for 2.7, 3 for 3.6 and 3.7, 4 for 3.8 and later), and a getter of the same
+// dialect receives those bytes copied into its reply, never decoded by this server; a getter of
+// another dialect gets the value re-encoded, and a Go caller the decoded value.
 //
-// An item is pickled at protocol 4. An item holding Python 2 byte strings (pickle.Py2String,
-// which only a Python 2 putter produces) is pickled at protocol 2 instead, where such strings
-// keep their Python 2 str type (protocol 3 and above would turn them into unicode), and its
-// message carries the header dialectHeader: py2. Decoding does not need the header (a pickle
-// states its protocol); it tells a reader which Python dialect the bytes were made for.
-
-// dialectHeader marks items stored with Python 2 str semantics.
-const (
-	dialectHeader = "Mpgo-Dialect"
-	dialectPy2    = "py2"
-)
+// An item put through the Go API is pickled at protocol 4, or at protocol 2 with Python 2 str
+// when it holds pickle.Py2String values (protocol 3 and later would turn them into unicode).
 
 // maxWalk bounds how many values encodeItem inspects looking for Python 2 strings.
 const maxWalk = 1 << 16
 
-// encodeItem returns the message body and header (nil for most items) of item v.
-func encodeItem(v any) ([]byte, nats.Header, error) {
+// encodeItem returns the message body of item v, put by the caller of ctx.
+func encodeItem(ctx context.Context, v any) ([]byte, error) {
+	if data, ok := managers.AppendCallerPickled(ctx, nil, v); ok {
+		return data, nil
+	}
 	budget := maxWalk
-	if !hasPy2Str(v, &budget) {
-		data, err := pickle.Marshal(v)
-		return data, nil, err
+	var p pickle.Pickled
+	var err error
+	if hasPy2Str(v, &budget) {
+		p, err = pickle.NewPickled(v, 2, true)
+	} else {
+		p, err = pickle.NewPickled(v, 4, false)
 	}
-	var buf []byte
-	enc := pickle.NewEncoder(nil)
-	enc.SetProtocol(2)
-	buf, err := enc.AppendEncode(buf, v)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return buf, nats.Header{dialectHeader: []string{dialectPy2}}, nil
+	return p.AppendBinary(nil)
 }
 
-// decodeItem returns the item a message holds.
-func decodeItem(data []byte, _ nats.Header) (any, error) {
-	var v any
-	if err := pickle.UnmarshalOwned(data, &v); err != nil {
-		return nil, fmt.Errorf("natsqueue: undecodable item: %w", err)
+// decodeItem returns the item a message holds. The bytes are checked (and copied).
+func decodeItem(data []byte) (pickle.Pickled, error) {
+	p, err := pickle.ParsePickled(data)
+	if err != nil {
+		return pickle.Pickled{}, fmt.Errorf("natsqueue: undecodable item: %w", err)
 	}
-	return v, nil
+	return p, nil
 }
 
 // hasPy2Str reports whether v holds a pickle.Py2String, looking at no more than *budget values

@@ -106,7 +106,7 @@ type waiter struct {
 // item is a fetched message and its decoded value.
 type item struct {
 	msg delivered
-	v   any
+	p   pickle.Pickled
 }
 
 // delivered is a message JetStream delivered to this server: a jetstream.Msg from the pull
@@ -410,11 +410,11 @@ func (q *Queue) put(ctx context.Context, v any, block bool, deadline time.Time) 
 	if q.isShutdown() {
 		return managers.ErrQueueShutDown
 	}
-	data, hdr, err := encodeItem(v)
+	data, err := encodeItem(ctx, v)
 	if err != nil {
 		return managers.NewPyException("builtins", "TypeError", "natsqueue: cannot store the item: "+err.Error())
 	}
-	msg := &nats.Msg{Subject: q.subject, Data: data, Header: hdr}
+	msg := &nats.Msg{Subject: q.subject, Data: data}
 	pause := time.Millisecond
 	for {
 		if _, err := q.setup(ctx); err != nil {
@@ -504,7 +504,7 @@ func (q *Queue) get(ctx context.Context, block bool, deadline time.Time) (any, e
 		return nil, err
 	}
 	if ok {
-		return q.deliver(ctx, it), nil
+		return q.deliver(ctx, it)
 	}
 	if !block || q.isShutdown() {
 		if q.isShutdown() {
@@ -532,7 +532,7 @@ func (q *Queue) get(ctx context.Context, block bool, deadline time.Time) (any, e
 		if !ok {
 			return nil, w.err
 		}
-		return q.deliver(ctx, it), nil
+		return q.deliver(ctx, it)
 	case <-timer:
 	case <-ctx.Done():
 	}
@@ -549,7 +549,7 @@ func (q *Queue) get(ctx context.Context, block bool, deadline time.Time) (any, e
 			return nil, w.err
 		}
 		if ctx.Err() == nil {
-			return q.deliver(ctx, it), nil
+			return q.deliver(ctx, it)
 		}
 		q.handOn(it)
 	}
@@ -629,11 +629,11 @@ func (q *Queue) fetchOnce(ctx context.Context, wait bool) (item, bool, error) {
 		var it item
 		got, bad := false, false
 		for msg := range b.Messages() {
-			if v, err := decodeItem(msg.Data(), msg.Headers()); err != nil {
+			if p, err := decodeItem(msg.Data()); err != nil {
 				q.drop(msg, err)
 				bad = true
 			} else {
-				it, got = item{msg: msg, v: v}, true
+				it, got = item{msg: msg, p: p}, true
 			}
 		}
 		if got {
@@ -658,11 +658,19 @@ func (q *Queue) drop(msg delivered, err error) {
 	}
 }
 
-// deliver arranges the acknowledgement of an item handed to the caller and returns its value.
-// A Python caller's item is acknowledged once the reply reached the socket, and handed back to
-// JetStream at once (Nak) when it could not be written; a Go caller's is acknowledged now. The
-// acknowledgement is confirmed in the background (counts read through this Queue wait for it).
-func (q *Queue) deliver(ctx context.Context, it item) any {
+// deliver arranges the acknowledgement of an item handed to the caller and returns what the
+// caller receives (managers.CallerItem: the pickled item for a Python client, its value for a
+// Go caller). A Python caller's item is acknowledged once the reply reached the socket, and
+// handed back to JetStream at once (Nak) when it could not be written; a Go caller's is
+// acknowledged now. The acknowledgement is confirmed in the background (counts read through
+// this Queue wait for it). An item that does not decode for a Go caller is dropped as a bad
+// message is.
+func (q *Queue) deliver(ctx context.Context, it item) (any, error) {
+	v, err := managers.CallerItem(ctx, it.p)
+	if err != nil {
+		q.drop(it.msg, err)
+		return nil, managers.NewPyException("builtins", "ValueError", "natsqueue: a queued item does not decode: "+err.Error())
+	}
 	q.ackStart()
 	if managers.OnReplyWritten(ctx, func(err error) {
 		if err != nil {
@@ -675,10 +683,10 @@ func (q *Queue) deliver(ctx context.Context, it item) any {
 		}
 		go q.ack(it.msg)
 	}) {
-		return it.v
+		return v, nil
 	}
 	go q.ack(it.msg)
-	return it.v
+	return v, nil
 }
 
 // ack acknowledges a delivered item and waits for JetStream to confirm it. A failed
@@ -810,12 +818,12 @@ func (q *Queue) startFetch(n int) error {
 			q.mu.Lock()
 			q.requested--
 			q.mu.Unlock()
-			v, err := decodeItem(msg.Data(), msg.Headers())
+			p, err := decodeItem(msg.Data())
 			if err != nil {
 				q.drop(msg, err)
 				continue
 			}
-			q.handOn(item{msg: msg, v: v})
+			q.handOn(item{msg: msg, p: p})
 		}
 		q.mu.Lock()
 		q.requested -= n - got
@@ -972,88 +980,37 @@ func (q *Queue) Shutdown(ctx context.Context, immediate bool) error {
 	}
 }
 
-// queueMethods is the exposed list of managers.Queue.
-var queueMethods = []string{"empty", "full", "get", "get_nowait", "join", "put", "put_nowait", "qsize", "shutdown", "task_done"}
-
 // ExposedMethods returns the methods Python clients may call (those of managers.Queue).
-func (q *Queue) ExposedMethods() []string { return slices.Clone(queueMethods) }
+func (q *Queue) ExposedMethods() []string { return managers.QueueMethods() }
 
 // CallMethod serves queue.Queue's Python API.
 func (q *Queue) CallMethod(ctx context.Context, name string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
-	switch name {
-	case "put", "put_nowait":
-		var a []any
-		var err error
-		block := true
-		var deadline time.Time
-		if name == "put" {
-			a, err = bindCall("Queue.put", []string{"item", "block", "timeout"}, []any{true, nil}, args, kwargs)
-			if err != nil {
-				return nil, err
-			}
-			block = pyTruth(a[1])
-			if block {
-				if deadline, err = timeoutDeadline(a[2]); err != nil {
-					return nil, err
-				}
-			}
-		} else {
-			a, err = bindCall("Queue.put_nowait", []string{"item"}, nil, args, kwargs)
-			if err != nil {
-				return nil, err
-			}
-			block = false
-		}
-		return nil, q.put(ctx, a[0], block, deadline)
-	case "get", "get_nowait":
-		block := true
-		var deadline time.Time
-		if name == "get" {
-			a, err := bindCall("Queue.get", []string{"block", "timeout"}, []any{true, nil}, args, kwargs)
-			if err != nil {
-				return nil, err
-			}
-			block = pyTruth(a[0])
-			if block {
-				if deadline, err = timeoutDeadline(a[1]); err != nil {
-					return nil, err
-				}
-			}
-		} else {
-			if _, err := bindCall("Queue.get_nowait", nil, nil, args, kwargs); err != nil {
-				return nil, err
-			}
-			block = false
-		}
-		return q.get(ctx, block, deadline)
-	case "qsize", "empty", "full", "task_done", "join":
-		if _, err := bindCall("Queue."+name, nil, nil, args, kwargs); err != nil {
-			return nil, err
-		}
-		switch name {
-		case "qsize", "empty", "full":
-			n, err := q.Len(ctx)
-			if err != nil {
-				return nil, err
-			}
-			switch name {
-			case "qsize":
-				return int64(n), nil
-			case "empty":
-				return n == 0, nil
-			}
-			return q.cfg.Maxsize > 0 && n >= q.cfg.Maxsize, nil
-		case "task_done":
-			return nil, q.taskDone(ctx)
-		default:
-			return nil, q.Join(ctx)
-		}
-	case "shutdown":
-		a, err := bindCall("Queue.shutdown", []string{"immediate"}, []any{false}, args, kwargs)
+	c, err := managers.ParseQueueCall(name, args, kwargs)
+	if err != nil {
+		return nil, err
+	}
+	switch c.Method {
+	case "put":
+		return nil, q.put(ctx, c.Item, c.Block, c.Deadline)
+	case "get":
+		return q.get(ctx, c.Block, c.Deadline)
+	case "qsize", "empty", "full":
+		n, err := q.Len(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return nil, q.Shutdown(ctx, pyTruth(a[0]))
+		switch c.Method {
+		case "qsize":
+			return int64(n), nil
+		case "empty":
+			return n == 0, nil
+		}
+		return q.cfg.Maxsize > 0 && n >= q.cfg.Maxsize, nil
+	case "task_done":
+		return nil, q.taskDone(ctx)
+	case "join":
+		return nil, q.Join(ctx)
+	default: // shutdown
+		return nil, q.Shutdown(ctx, c.Immediate)
 	}
-	return nil, managers.NewPyException("builtins", "AttributeError", "'Queue' object has no attribute '"+name+"'")
 }

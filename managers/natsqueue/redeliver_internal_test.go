@@ -46,8 +46,11 @@ func TestRedeliverWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	it, ok, err := dying.fetchNow(ctx)
-	if err != nil || !ok || it.v != "work" {
-		t.Fatalf("fetch: %v %v %v", it.v, ok, err)
+	if err != nil || !ok {
+		t.Fatalf("fetch: %v %v", ok, err)
+	}
+	if v, err := it.p.Value(); err != nil || v != "work" {
+		t.Fatalf("fetched %v, %v", v, err)
 	}
 	start := time.Now()
 	nc.Close() // dies without acknowledging
