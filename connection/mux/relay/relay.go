@@ -493,7 +493,7 @@ type quickAckReader struct {
 	nc     net.Conn
 	arm    func() // sets TCP_QUICKACK
 	always bool
-	early  int // quick ACKs until this many whole frames have been read
+	early  int // quick ACKs after every read until more than early whole frames have been read
 	fr     frameTracker
 }
 
