@@ -24,7 +24,8 @@ const (
 	// DefaultWriteTimeout is yamux's ConnectionWriteTimeout: how long a
 	// frame (or a ping's answer) may wait to be sent. It must exceed the
 	// time the link needs to send what may be queued ahead of a ping: at
-	// most 64 frames of [MaxWriteChunk], 4 MiB, 30 s at about 1.1 Mbit/s.
+	// most 64 frames of [MaxWriteChunk] in yamux's queue and 256 KiB handed
+	// to the connection, 4.25 MiB, 30 s at about 1.2 Mbit/s.
 	DefaultWriteTimeout = 30 * time.Second
 	// DefaultStreamOpenTimeout is how long an opened stream may wait for
 	// the server's acknowledgement before yamux closes the session.

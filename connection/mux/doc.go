@@ -62,11 +62,13 @@
 //     session's single send queue: a [Stream] writes at most [MaxWriteChunk] (64 KiB) per frame.
 //   - After yamux.ErrConnectionWriteTimeout a stream's state is unreliable: the session is
 //     closed, and with it every stream.
-//   - Pings wait behind queued data, up to 64 frames of 64 KiB: WriteTimeout must cover sending
-//     4 MiB on the slowest link expected (30 s: about 1.1 Mbit/s). A vanished peer is noticed
+//   - Pings wait behind queued data, up to 64 frames of 64 KiB and 256 KiB being written:
+//     WriteTimeout must cover sending 4.25 MiB on the slowest link expected (30 s: about
+//     1.2 Mbit/s). A vanished peer is noticed
 //     within KeepAliveInterval + WriteTimeout (45 s); a closed or reset connection at once.
 //
-// A data frame's 12-byte header and its body are written to TLS together (one record, one
-// system call per frame). A manager call blocked on a stream (Queue.get) ends when its client
+// A data frame's 12-byte header and its body are written to TLS together, and frames queued
+// while a write is in progress leave together in the next: one TLS record and one system call
+// for several frames on a busy session, none held back to wait for more. A manager call blocked on a stream (Queue.get) ends when its client
 // closes the stream or the session dies: [Stream] implements connection.PeerWatcher.
 package mux

@@ -314,7 +314,8 @@ func (l *Listener) Close() error {
 	return l.closeErr
 }
 
-// CloseSessions closes every session and so every stream at once.
+// CloseSessions closes every session and so every stream at once (a session
+// first waits, at most a second, for the frames it has not finished writing).
 func (l *Listener) CloseSessions() {
 	l.mu.Lock()
 	ss := make([]*Session, 0, len(l.sessions))
@@ -322,9 +323,13 @@ func (l *Listener) CloseSessions() {
 		ss = append(ss, s)
 	}
 	l.mu.Unlock()
+	// Together: each may wait (at most a second) for frames it has not
+	// finished writing to a peer that does not read.
+	var wg sync.WaitGroup
 	for _, s := range ss {
-		s.Close()
+		wg.Go(func() { s.Close() })
 	}
+	wg.Wait()
 }
 
 // Sessions returns the open sessions.

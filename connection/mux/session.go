@@ -32,8 +32,8 @@ type Session struct {
 	failErr  error
 }
 
-// recConn is the session's TLS connection; it keeps the first read error
-// (yamux keeps it to itself), which says why a session ended.
+// recConn is the session's TLS connection; it keeps the first read or
+// write error (yamux keeps it to itself), which says why a session ended.
 type recConn struct {
 	*tls.Conn
 	mu   sync.Mutex
@@ -43,13 +43,18 @@ type recConn struct {
 func (c *recConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if err != nil {
-		c.mu.Lock()
-		if c.rerr == nil {
-			c.rerr = err
-		}
-		c.mu.Unlock()
+		c.note(err)
 	}
 	return n, err
+}
+
+// note keeps err as the reason the session ended, unless one is known.
+func (c *recConn) note(err error) {
+	c.mu.Lock()
+	if c.rerr == nil {
+		c.rerr = err
+	}
+	c.mu.Unlock()
 }
 
 func (c *recConn) readErr() error {
@@ -61,13 +66,14 @@ func (c *recConn) readErr() error {
 func newSession(tc *recConn, cfg *config, server bool) (*Session, error) {
 	s := &Session{tc: tc, cfg: cfg, server: server}
 	var err error
-	rw := &coalescer{Conn: tc}
+	rw := newCoalescer(tc, tc.note)
 	if server {
 		s.ys, err = yamux.Server(rw, cfg.yamux)
 	} else {
 		s.ys, err = yamux.Client(rw, cfg.yamux)
 	}
 	if err != nil {
+		rw.Close()
 		return nil, fmt.Errorf("mux: %w", err)
 	}
 	s.log = cfg.log.WithField("session", tc.RemoteAddr().String())
@@ -247,7 +253,9 @@ func (s *Session) PeerCertificateSubject() string {
 	return st.PeerCertificates[0].Subject.String()
 }
 
-// Close closes the session and all its streams at once.
+// Close closes the session and all its streams at once. Frames already
+// written by its streams are sent first, unless the peer has not read them
+// within a second.
 func (s *Session) Close() error {
 	return s.ys.Close()
 }

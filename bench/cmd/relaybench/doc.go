@@ -21,7 +21,13 @@
 //   - calls: one put + one get on an open proxy;
 //   - throughput: puts and gets per second of 16 Python processes (one proxy connection each) on
 //     loopback, direct and relayed, in alternating rounds (other load on the machine then hits
-//     both), with the median of the rounds' ratios.
+//     both), with the median of the rounds' ratios; and the CPU time per op of this process (the
+//     server and the relay) and of the Python clients (their own count, over their put/get
+//     loops). When the clients, the server and the relay share the machine's CPUs, CPU per op
+//     is what sets the ratio, and it moves less with other load than throughput does.
+//
+// -cpuprofile FILE profiles each throughput round, from the start signal to the last client's
+// result, into FILE.direct.N or FILE.relayed.N (go tool pprof merges the files it is given).
 //
 // It reports; it never fails on timing.
 package main

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mpgo/mpgo/connection"
@@ -37,7 +38,7 @@ var (
 	duration = flag.Duration("duration", 3*time.Second, "length of each throughput run")
 	rounds   = flag.Int("rounds", 3, "throughput rounds (direct and relayed alternate, so that other load on the machine hits both)")
 	only     = flag.String("only", "", "run one section only: connect, calls or throughput")
-	profile  = flag.String("cpuprofile", "", "write a CPU profile of the throughput section (server and relay) to this file")
+	profile  = flag.String("cpuprofile", "", "write CPU profiles of the throughput section (server and relay), one per round: FILE.direct.N, FILE.relayed.N (go tool pprof merges the files it is given)")
 )
 
 func main() {
@@ -98,21 +99,23 @@ func main() {
 	}
 	if *only == "" || *only == "throughput" {
 		fmt.Printf("throughput, %d Python processes on loopback, puts+gets per second (%d alternating rounds):\n", *conns, *rounds)
-		if *profile != "" {
-			f, err := os.Create(*profile)
-			check(err)
-			check(pprof.StartCPUProfile(f))
-		}
 		var ratios []float64
+		var all [2]run
 		for i := 0; i < *rounds; i++ {
-			d := throughput(py, script, direct, key)
-			r := throughput(py, script, loRelay, key)
+			var rs [2]run
+			for mode, addr := range []string{direct, loRelay} {
+				rs[mode] = throughput(py, script, addr, key, mode)
+				all[mode].ops += rs[mode].ops
+				all[mode].goCPU += rs[mode].goCPU
+				all[mode].pyCPU += rs[mode].pyCPU
+			}
+			d, r := rs[0].perSec(), rs[1].perSec()
 			ratios = append(ratios, r/d)
-			fmt.Printf("  round %d: direct %8.0f  relay %8.0f  relayed / direct %.2f\n", i+1, d, r, r/d)
+			fmt.Printf("  round %d: direct %6.0f  relayed %6.0f  relayed / direct %.2f   CPU us/op direct %s, relayed %s\n",
+				i+1, d, r, r/d, rs[0].cpuPerOp(), rs[1].cpuPerOp())
 		}
-		if *profile != "" {
-			pprof.StopCPUProfile()
-		}
+		fmt.Printf("CPU us/op, all rounds (Go: server and relay; Python: the %d clients): direct %s, relayed %s\n", *conns, all[0].cpuPerOp(), all[1].cpuPerOp())
+		fmt.Printf("direct / relayed CPU per op (the throughput ratio where CPU alone limits): %.2f\n", all[0].cpuOp()/all[1].cpuOp())
 		sort.Float64s(ratios)
 		fmt.Printf("relayed / direct, median of the rounds: %.2f (goal >= 0.7)\n", median(ratios))
 	}
@@ -166,8 +169,22 @@ func runSamples(py, script, addr string, key []byte, mode string, n int) []float
 	return r.Ms
 }
 
-// throughput runs conns Python processes, starts them together, and sums their ops.
-func throughput(py, script, addr string, key []byte) float64 {
+// run is one throughput round's result.
+type run struct {
+	ops   int           // puts and gets
+	goCPU time.Duration // this process's CPU time (the server's and the relay's)
+	pyCPU time.Duration // the Python clients' CPU time in their put/get loops
+}
+
+func (r run) perSec() float64 { return float64(r.ops) / duration.Seconds() }
+
+var profRound [2]int
+
+// throughput runs conns Python processes, starts them together, and sums
+// their ops and CPU times. When -cpuprofile is set, the round is profiled
+// (from the start signal to the last result) into FILE.direct.N or
+// FILE.relayed.N.
+func throughput(py, script, addr string, key []byte, mode int) run {
 	type proc struct {
 		cmd   *exec.Cmd
 		stdin interface{ Write([]byte) (int, error) }
@@ -189,29 +206,68 @@ func throughput(py, script, addr string, key []byte) float64 {
 			log.Fatalf("a client did not get ready")
 		}
 	}
+	var pf *os.File
+	if *profile != "" {
+		profRound[mode]++
+		var err error
+		pf, err = os.Create(fmt.Sprintf("%s.%s.%d", *profile, [2]string{"direct", "relayed"}[mode], profRound[mode]))
+		check(err)
+		check(pprof.StartCPUProfile(pf))
+	}
+	before := cpuTime()
 	for _, p := range ps {
 		p.stdin.Write([]byte("go\n"))
 	}
 	var mu sync.Mutex
-	total := 0
+	var res run
 	var wg sync.WaitGroup
 	for _, p := range ps {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for p.out.Scan() {
-				var r struct{ Ops int }
+			if p.out.Scan() {
+				var r struct {
+					Ops int
+					CPU float64
+				}
 				if json.Unmarshal([]byte(p.out.Text()), &r) == nil {
 					mu.Lock()
-					total += r.Ops
+					res.ops += r.Ops
+					res.pyCPU += time.Duration(r.CPU * float64(time.Second))
 					mu.Unlock()
 				}
 			}
-			p.cmd.Wait()
 		}()
 	}
 	wg.Wait()
-	return float64(total) / duration.Seconds()
+	res.goCPU = cpuTime() - before
+	if pf != nil {
+		pprof.StopCPUProfile()
+		check(pf.Close())
+	}
+	for _, p := range ps {
+		for p.out.Scan() {
+		}
+		p.cmd.Wait()
+	}
+	return res
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	check(syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpuOp is the Go and Python CPU time per op, in microseconds.
+func (r run) cpuOp() float64 {
+	return float64((r.goCPU + r.pyCPU).Microseconds()) / float64(max(r.ops, 1))
+}
+
+// cpuPerOp formats the Go and Python CPU time per op in microseconds.
+func (r run) cpuPerOp() string {
+	us := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(max(r.ops, 1)) }
+	return fmt.Sprintf("Go %4.1f + Python %4.1f", us(r.goCPU), us(r.pyCPU))
 }
 
 func median(v []float64) float64 { return v[len(v)/2] }

@@ -2,13 +2,13 @@ package relay
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/yamux"
@@ -399,7 +399,10 @@ func (r *Relay) handle(nc net.Conn) {
 		if rc, err := tc.SyscallConn(); err == nil {
 			// CPython does not set TCP_NODELAY (see quickAckReader).
 			setQuickAck(rc)
-			qa = &quickAckReader{nc: nc, rc: rc, always: r.cfg.AuthKey != nil}
+			qa = &quickAckReader{nc: nc, arm: func() { setQuickAck(rc) }, always: r.cfg.AuthKey != nil}
+			if r.cfg.AuthKey == nil {
+				qa.early = handshakeFrames
+			}
 			cr = qa
 		}
 	}
@@ -474,32 +477,91 @@ type rw struct {
 	io.Writer
 }
 
-// quickAckReader re-arms TCP_QUICKACK after reads from the client: after
-// every read while always is set (the relay's own handshake with the
-// client), else after short reads only. A CPython client waits for our ACK
-// when it writes twice in a row: '#WELCOME#' and its first request (which
-// the handshake covers, or, through a pipe, a read of at most
-// quickAckBelow bytes), and a frame's header and payload, written
-// separately for frames over 16 KiB (the header arrives alone: 4 or 12
-// bytes). Ordinary requests arrive in one read and pay no system call.
+// quickAckReader re-arms TCP_QUICKACK after the reads from the client
+// after which a CPython client waits for our ACK. CPython does not set
+// TCP_NODELAY, so a write that follows another with no read in between
+// waits (Nagle) until the first is acknowledged; with a delayed ACK, about
+// 40 ms. It writes so: '#WELCOME#' and its first request (during the
+// relay's own handshake, always is set; through a pipe, the client's first
+// handshakeFrames frames are acknowledged at once), and a frame's header
+// and then its payload (CPython 3 does so for frames over 16 KiB): a
+// read that ends inside a frame is acknowledged at once. A read that ends
+// at a frame's end is not: the client now waits for the reply, which
+// carries the ACK, so ordinary requests pay no system call and send no
+// extra ACK packet.
 type quickAckReader struct {
 	nc     net.Conn
-	rc     syscall.RawConn
+	arm    func() // sets TCP_QUICKACK
 	always bool
+	early  int // quick ACKs after every read until more than early whole frames have been read
+	fr     frameTracker
 }
 
-// quickAckBelow is the longest read after which quick ACKs are re-armed:
-// every handshake message (the longest, a challenge, is 63 bytes with its
-// header) and a lone frame header.
-const quickAckBelow = 64
+// handshakeFrames is the number of frames a client sends in the
+// multiprocessing handshake (its digest, its challenge, '#WELCOME#').
+const handshakeFrames = 3
 
 func (q *quickAckReader) Read(p []byte) (int, error) {
 	n, err := q.nc.Read(p)
-	if n > 0 && (q.always || n <= quickAckBelow) {
-		setQuickAck(q.rc)
+	if n > 0 {
+		q.fr.feed(p[:n])
+		if q.always || q.fr.frames <= q.early || !q.fr.atBoundary() {
+			q.arm()
+		}
 	}
 	return n, err
 }
+
+// frameTracker follows the multiprocessing framing of a byte stream (a
+// 4-byte big-endian length, or -1 and an 8-byte length, then the payload)
+// without keeping any of it. It only steers quick ACKs: a client that sends
+// something else gets them at other times, nothing worse.
+type frameTracker struct {
+	hdr    [12]byte
+	nh     int    // header bytes read
+	left   uint64 // payload bytes to come
+	frames int    // whole frames read (it stops counting at a large value)
+}
+
+func (t *frameTracker) feed(b []byte) {
+	for len(b) > 0 {
+		if t.left > 0 {
+			k := min(uint64(len(b)), t.left)
+			t.left -= k
+			b = b[k:]
+			if t.left == 0 {
+				t.frameDone()
+			}
+			continue
+		}
+		t.hdr[t.nh] = b[0]
+		t.nh++
+		b = b[1:]
+		var n uint64
+		switch {
+		case t.nh == 4 && binary.BigEndian.Uint32(t.hdr[:4]) != 0xFFFFFFFF:
+			n = uint64(binary.BigEndian.Uint32(t.hdr[:4]))
+		case t.nh == 12:
+			n = binary.BigEndian.Uint64(t.hdr[4:12])
+		default:
+			continue
+		}
+		t.nh = 0
+		t.left = n
+		if n == 0 {
+			t.frameDone()
+		}
+	}
+}
+
+func (t *frameTracker) frameDone() {
+	if t.frames < 1<<20 {
+		t.frames++
+	}
+}
+
+// atBoundary reports whether the bytes fed so far end with a whole frame.
+func (t *frameTracker) atBoundary() bool { return t.nh == 0 && t.left == 0 }
 
 // clientFacing returns the address the client reached the relay at, for the
 // stream preamble, or nil when it has none that a client could dial.
