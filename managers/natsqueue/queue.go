@@ -68,6 +68,7 @@ type Queue struct {
 	stream  string // stream name
 	subject string // subject items are published on
 	key     string // key of the task_done count in tasksBucket
+	next    string // JetStream API subject of a pull request for the consumer
 
 	setupMu sync.Mutex
 	h       *handles // nil after the stream was found missing: the next call sets it up again
@@ -110,7 +111,7 @@ type item struct {
 }
 
 // delivered is a message JetStream delivered to this server: a jetstream.Msg from the pull
-// loop, or a rawMsg from a no-wait pull.
+// loop, or a rawMsg from a pull for one item (fetchOnce).
 type delivered interface {
 	Data() []byte
 	Headers() nats.Header
@@ -149,6 +150,7 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Queue, erro
 		stream:  "MPGO_Q_" + esc,
 		subject: "mpgo.q." + esc,
 		key:     esc,
+		next:    apiPrefix(js.Options()) + "CONSUMER.MSG.NEXT." + "MPGO_Q_" + esc + "." + consumerName,
 		kick:    make(chan struct{}, 1),
 	}
 	if _, err := q.setup(ctx); err != nil {
@@ -177,6 +179,17 @@ func escapeName(name string) string {
 		}
 	}
 	return b.String()
+}
+
+// apiPrefix returns the prefix of the JetStream API subjects js sends requests to.
+func apiPrefix(o jetstream.JetStreamOptions) string {
+	switch {
+	case o.Domain != "":
+		return "$JS." + o.Domain + ".API."
+	case o.APIPrefix != "":
+		return strings.TrimSuffix(o.APIPrefix, ".") + "."
+	}
+	return jetstream.DefaultAPIPrefix
 }
 
 // opCtx bounds a JetStream request made for a caller whose ctx may have no deadline.
@@ -610,43 +623,138 @@ func (q *Queue) undelivered(ctx context.Context) (uint64, error) {
 }
 
 // fetchOnce sends one pull request for one item: a no-wait one, or one waiting up to
-// catchUpWait.
+// catchUpWait. A pull request for one item has exactly one answer (the message, or a status
+// saying there is none), so it is a plain request through the connection's shared reply
+// subscription: no subscription per pull (as jetstream's Fetch makes), which would cost a
+// subscribe, an unsubscribe and a goroutine per get.
 func (q *Queue) fetchOnce(ctx context.Context, wait bool) (item, bool, error) {
 	for {
-		h, err := q.setup(ctx)
-		if err != nil {
+		if _, err := q.setup(ctx); err != nil {
 			return item{}, false, err
 		}
-		var b jetstream.MessageBatch
+		req, timeout := pullNoWait, noWaitTimeout
 		if wait {
-			b, err = h.cons.Fetch(1, jetstream.FetchMaxWait(catchUpWait))
-		} else {
-			b, err = h.cons.FetchNoWait(1)
+			req, timeout = pullCatchUp, catchUpWait+noWaitTimeout
+		}
+		msg, err := q.pullOne(ctx, req, timeout)
+		if errors.Is(err, context.DeadlineExceeded) { // the caller's timeout: no item
+			return item{}, false, nil
 		}
 		if err != nil {
 			return item{}, false, q.fault("get", err)
 		}
-		var it item
-		got, bad := false, false
-		for msg := range b.Messages() {
-			if p, err := decodeItem(msg.Data()); err != nil {
-				q.drop(msg, err)
-				bad = true
-			} else {
-				it, got = item{msg: msg, p: p}, true
-			}
-		}
-		if got {
-			return it, true, nil
-		}
-		if err := b.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) &&
-			!errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
-			return item{}, false, q.fault("get", err)
-		}
-		if !bad {
+		if msg == nil { // no answer in time: as jetstream's FetchNoWait, no message
 			return item{}, false, nil
 		}
+		if err := pullStatus(msg); err != nil {
+			if errors.Is(err, jetstream.ErrNoMessages) || errors.Is(err, nats.ErrTimeout) {
+				return item{}, false, nil
+			}
+			return item{}, false, q.fault("get", err)
+		}
+		m := rawMsg{msg, q.js.Conn()}
+		p, err := decodeItem(msg.Data)
+		if err == nil {
+			return item{msg: m, p: p}, true, nil
+		}
+		q.drop(m, err)
 	}
+}
+
+// noWaitTimeout bounds the wait for the answer to a no-wait pull request (as jetstream's
+// FetchNoWait does): JetStream keeps a no-wait request that came while it counted pending
+// messages until it finds the end of the stream, which can take a while.
+const noWaitTimeout = time.Second
+
+// pullOne sends the pull request body for one item and returns its answer, nil when none came
+// within timeout. The answer comes on a subscription of its own (JetStream delivers a message
+// under its stream subject, so answers cannot be told apart on a shared one) that the server
+// drops after one message; messages go straight into a channel, with no goroutine.
+func (q *Queue) pullOne(ctx context.Context, body []byte, timeout time.Duration) (*nats.Msg, error) {
+	nc := q.js.Conn()
+	inbox := nc.NewInbox()
+	ch := make(chan *nats.Msg, 1)
+	sub, err := nc.ChanSubscribe(inbox, ch)
+	if err != nil {
+		return nil, err
+	}
+	if err := sub.AutoUnsubscribe(1); err != nil {
+		_ = sub.Unsubscribe()
+		return nil, err
+	}
+	if err := nc.PublishRequest(q.next, inbox, body); err != nil {
+		_ = sub.Unsubscribe()
+		return nil, err
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case m := <-ch:
+		return m, nil
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	_ = sub.Unsubscribe()
+	select { // answered meanwhile
+	case m := <-ch:
+		return m, nil
+	default:
+	}
+	return nil, ctx.Err()
+}
+
+// The bodies of fetchOnce's pull requests (JetStream's JSApiConsumerGetNextRequest).
+var (
+	pullNoWait  = []byte(`{"batch":1,"no_wait":true}`)
+	pullCatchUp = []byte(fmt.Sprintf(`{"batch":1,"expires":%d}`, catchUpWait.Nanoseconds()))
+)
+
+// pullStatus returns nil when msg is a message of the stream, else the error its status
+// header says (as jetstream's pull consumer reads it).
+func pullStatus(msg *nats.Msg) error {
+	if len(msg.Data) > 0 || len(msg.Header) == 0 {
+		return nil
+	}
+	status := msg.Header.Get("Status")
+	if status == "" {
+		return nil
+	}
+	descr := strings.ToLower(msg.Header.Get("Description"))
+	switch {
+	case status == "404":
+		return jetstream.ErrNoMessages
+	case status == "408":
+		return nats.ErrTimeout
+	case status == "503":
+		return nats.ErrNoResponders
+	case status == "409" && strings.Contains(descr, "consumer deleted"):
+		return jetstream.ErrConsumerDeleted
+	case status == "409" && strings.Contains(descr, "leadership change"):
+		return jetstream.ErrConsumerLeadershipChanged
+	case status == "409" && strings.Contains(descr, "server shutdown"):
+		return jetstream.ErrServerShutdown
+	}
+	return fmt.Errorf("nats: pull request: %s %s", status, msg.Header.Get("Description"))
+}
+
+// rawMsg is a message fetched by fetchOnce's plain request; its reply subject is the
+// acknowledgement subject JetStream gave it.
+type rawMsg struct {
+	m  *nats.Msg
+	nc *nats.Conn
+}
+
+func (r rawMsg) Data() []byte         { return r.m.Data }
+func (r rawMsg) Headers() nats.Header { return r.m.Header }
+func (r rawMsg) Nak() error           { return r.nc.Publish(r.m.Reply, []byte("-NAK")) }
+func (r rawMsg) TermWithReason(reason string) error {
+	return r.nc.Publish(r.m.Reply, []byte("+TERM "+reason))
+}
+
+// DoubleAck acknowledges the message and waits for JetStream to confirm it.
+func (r rawMsg) DoubleAck(ctx context.Context) error {
+	_, err := r.nc.RequestWithContext(ctx, r.m.Reply, []byte("+ACK"))
+	return err
 }
 
 // drop terminates a message that is not an item (published to the subject by something else):
