@@ -510,13 +510,28 @@ func (q *Queue) get(ctx context.Context, block bool, deadline time.Time) (any, e
 		return nil, q.errClosed()
 	}
 	q.mu.Unlock()
-	// Every get starts with a no-wait fetch: an item in the stream is found at once, and a
-	// get_nowait answers from JetStream's state, not from this server's.
-	it, ok, err := q.fetchNow(ctx)
+	// A get that may give up (get_nowait, a timeout) starts with a no-wait fetch: an item in
+	// the stream is found at once, and a get_nowait answers from JetStream's state, not from
+	// this server's. A get that waits as long as it takes starts with a pull for one item
+	// waiting at most catchUpWait, which JetStream answers from its store as soon as it holds
+	// an item no getter holds: one request even right after a put, when a no-wait pull can
+	// come back empty (see fetchNow). Only then does it wait for the pull loop.
+	var it item
+	var ok bool
+	var err error
+	if block && deadline.IsZero() && !q.isShutdown() {
+		it, ok, err = q.fetchOnce(ctx, true)
+	} else {
+		it, ok, err = q.fetchNow(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if ok {
+		if ctx.Err() != nil { // the caller left meanwhile: the item goes on at once
+			q.handOn(it)
+			return nil, ctx.Err()
+		}
 		return q.deliver(ctx, it)
 	}
 	if !block || q.isShutdown() {
@@ -636,10 +651,7 @@ func (q *Queue) fetchOnce(ctx context.Context, wait bool) (item, bool, error) {
 		if wait {
 			req, timeout = pullCatchUp, catchUpWait+noWaitTimeout
 		}
-		msg, err := q.pullOne(ctx, req, timeout)
-		if errors.Is(err, context.DeadlineExceeded) { // the caller's timeout: no item
-			return item{}, false, nil
-		}
+		msg, err := q.pullOne(req, timeout)
 		if err != nil {
 			return item{}, false, q.fault("get", err)
 		}
@@ -670,7 +682,7 @@ const noWaitTimeout = time.Second
 // within timeout. The answer comes on a subscription of its own (JetStream delivers a message
 // under its stream subject, so answers cannot be told apart on a shared one) that the server
 // drops after one message; messages go straight into a channel, with no goroutine.
-func (q *Queue) pullOne(ctx context.Context, body []byte, timeout time.Duration) (*nats.Msg, error) {
+func (q *Queue) pullOne(body []byte, timeout time.Duration) (*nats.Msg, error) {
 	nc := q.js.Conn()
 	inbox := nc.NewInbox()
 	ch := make(chan *nats.Msg, 1)
@@ -692,7 +704,6 @@ func (q *Queue) pullOne(ctx context.Context, body []byte, timeout time.Duration)
 	case m := <-ch:
 		return m, nil
 	case <-t.C:
-	case <-ctx.Done():
 	}
 	_ = sub.Unsubscribe()
 	select { // answered meanwhile
@@ -700,7 +711,7 @@ func (q *Queue) pullOne(ctx context.Context, body []byte, timeout time.Duration)
 		return m, nil
 	default:
 	}
-	return nil, ctx.Err()
+	return nil, nil
 }
 
 // The bodies of fetchOnce's pull requests (JetStream's JSApiConsumerGetNextRequest).
@@ -727,6 +738,10 @@ func pullStatus(msg *nats.Msg) error {
 		return nats.ErrTimeout
 	case status == "503":
 		return nats.ErrNoResponders
+	case status == "409" && strings.Contains(descr, "exceeded maxwaiting"):
+		// Too many pulls waiting at the consumer (every server's): no item for this one;
+		// a blocking get waits for the pull loop.
+		return jetstream.ErrNoMessages
 	case status == "409" && strings.Contains(descr, "consumer deleted"):
 		return jetstream.ErrConsumerDeleted
 	case status == "409" && strings.Contains(descr, "leadership change"):
