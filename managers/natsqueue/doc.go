@@ -39,9 +39,10 @@
 //
 // get: one pull loop per Queue (per server) keeps pull requests in flight for as many items as
 // there are local blocked getters (at most 8 requests of at most 256 items; JetStream allows
-// 512 waiting pulls per consumer) and hands each item to the oldest waiter. Every get first
-// tries a no-wait fetch, so get_nowait and get(timeout) find an item that is available in the
-// stream at once. A getter that gives up (timeout, its client gone) loses nothing: an item
+// 512 waiting pulls per consumer) and hands each item to the oldest waiter. Before waiting
+// there, get_nowait and get(timeout) try a no-wait fetch, so they find an item that is
+// available in the stream at once; a get without timeout tries a fetch of one item waiting at
+// most 50 ms, which JetStream answers as soon as it holds an item no getter holds. A getter that gives up (timeout, its client gone) loses nothing: an item
 // fetched for it goes to the next waiter, or back to JetStream at once (Nak) when nobody waits.
 // Each item goes to exactly one getter at a time. It is acknowledged (removed for good) when:
 //   - Python caller: the reply has been written to the socket (managers.OnReplyWritten); if the
