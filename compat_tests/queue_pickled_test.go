@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mpgo/mpgo/managers"
+	"github.com/mpgo/mpgo/managers/natsqueue"
 	"github.com/mpgo/mpgo/pickle"
 )
 
@@ -19,18 +20,48 @@ import (
 // interpreter (and itself); then every interpreter gets and checks what each one put: 2.7 <->
 // 3.13 included. A Go Get of an item a Python client put returns its value.
 func TestQueuePickledItems(t *testing.T) {
+	runQueueItemsMatrix(t, func(t *testing.T, name string) (managers.Object, func(context.Context) (any, error)) {
+		q := managers.NewQueue(0)
+		return q, q.Get
+	})
+}
+
+// TestDurablePickledItems is TestQueuePickledItems with durable queues (managers/natsqueue on
+// an embedded JetStream, as `mpgo serve --store` builds them): each JetStream message holds the
+// item pickled in the putter's dialect, and every interpreter gets what every other one put.
+func TestDurablePickledItems(t *testing.T) {
+	e, err := natsqueue.StartEmbedded(natsqueue.EmbeddedConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	runQueueItemsMatrix(t, func(t *testing.T, name string) (managers.Object, func(context.Context) (any, error)) {
+		q, err := natsqueue.Open(t.Context(), e.JetStream, natsqueue.Config{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { q.Close() })
+		return q, q.Get
+	})
+}
+
+// runQueueItemsMatrix serves one queue made by newQueue per pair of interpreters (putter,
+// getter), runs mgr_queue_items.py's put phase on every interpreter and then its get phase,
+// and checks a Go get of an item a Python client put.
+func runQueueItemsMatrix(t *testing.T, newQueue func(t *testing.T, name string) (managers.Object, func(context.Context) (any, error))) {
 	pys := pythons(t)
 	names := make([]string, len(pys))
 	for i, py := range pys {
 		names[i] = strings.ReplaceAll(py.Name(), ".", "_")
 	}
 	reg := managers.NewRegistry()
-	queues := map[string]*managers.Queue{}
+	gets := map[string]func(context.Context) (any, error){}
 	for _, src := range names {
 		for _, dst := range names {
-			q := managers.NewQueue(0)
-			queues[src+">"+dst] = q
-			reg.MustRegister("q_"+src+"_"+dst, managers.Singleton(q))
+			name := "q_" + src + "_" + dst
+			q, get := newQueue(t, name)
+			gets[src+">"+dst] = get
+			reg.MustRegister(name, managers.Singleton(q))
 		}
 	}
 	key := []byte(fmt.Sprintf("key-%d", time.Now().UnixNano()))
@@ -62,7 +93,7 @@ func TestQueuePickledItems(t *testing.T) {
 		"--me", first, "--peers", first, "--phase", "put")...)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	v, err := queues[first+">"+first].Get(ctx)
+	v, err := gets[first+">"+first](ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

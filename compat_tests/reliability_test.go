@@ -691,7 +691,7 @@ func TestReliabilityAfterAuth(t *testing.T) {
 			}
 			r, err = p.Request(q, "get", nil, nil)
 			if err != nil || r.Kind != managers.KindReturn {
-				t.Fatalf("%s: get %+v, %v", b.name, r.Kind, err)
+				t.Fatalf("%s: get %+v %v, %v", b.name, r.Kind, r.Value, err)
 			}
 			if len(r.Raw) > b.max {
 				t.Fatalf("%s: the get reply is %d bytes, want at most %d (sharing lost)", b.name, len(r.Raw), b.max)

@@ -60,6 +60,12 @@ func (f *itemFIFO) room(n int) []byte {
 		}
 	}
 	c := make([]byte, 0, max(logChunkSize, n))
+	if k := len(f.chunks); k > 0 && len(f.chunks[k-1]) == 0 {
+		// The last chunk is empty (the first one, read to its end and kept for reuse, with
+		// rpos 0): replace it, so that pop never finds an empty chunk before the record.
+		f.chunks[k-1] = c
+		return c
+	}
 	f.chunks = append(f.chunks, c)
 	return c
 }
@@ -75,10 +81,13 @@ func (f *itemFIFO) pop() (any, error) {
 	f.rpos += k + int(size)
 	f.n--
 	if f.rpos == len(c) {
-		if len(f.chunks) > 1 {
+		switch {
+		case len(f.chunks) > 1:
 			f.chunks[0] = nil
 			f.chunks = f.chunks[1:]
-		} else {
+		case cap(c) > logChunkSize: // a large record's own chunk: not kept for reuse
+			f.chunks = f.chunks[:0]
+		default:
 			f.chunks[0] = c[:0]
 		}
 		f.rpos = 0

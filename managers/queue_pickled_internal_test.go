@@ -171,6 +171,32 @@ func TestItemFIFO(t *testing.T) {
 	}
 }
 
+// TestItemFIFOLargeAfterDrain: a record larger than a chunk, pushed once the log has been read
+// to its end (its one chunk emptied for reuse), comes back; so do small ones after it.
+func TestItemFIFOLargeAfterDrain(t *testing.T) {
+	var f itemFIFO
+	small := pickle.Tuple{int64(1), "x"}
+	large := pickle.Tuple{string(make([]byte, 3*logChunkSize))}
+	for _, v := range []any{small, large, large, small, large, small, small} {
+		p, err := pickle.NewPickled(v, 4, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.push(p)
+		got, err := f.pop()
+		if err != nil {
+			t.Fatal(err)
+		}
+		gv, err := got.(pickle.Pickled).Value()
+		if err != nil || !pickle.Equal(gv, v) {
+			t.Fatalf("got %.80s, %v; want %.80s", pickle.Repr(gv), err, pickle.Repr(v))
+		}
+		if f.len() != 0 || len(f.chunks) > 1 || (len(f.chunks) == 1 && cap(f.chunks[0]) > logChunkSize) {
+			t.Fatalf("after a drain: %d items, %d chunks", f.len(), len(f.chunks))
+		}
+	}
+}
+
 // BenchmarkQueuePutGetReply is the server's side of a Python client's put and get of a small
 // tuple, the get's reply pickled: "pickled" as served (the item kept pickled and spliced into
 // the reply), "value" with the item kept as the decoded value and encoded for the reply (how
