@@ -70,6 +70,10 @@ type Queue struct {
 	key     string // key of the task_done count in tasksBucket
 	next    string // JetStream API subject of a pull request for the consumer
 
+	inboxMu       sync.Mutex
+	inboxes       []*inbox // idle inboxes of pullOne
+	inboxesClosed bool
+
 	setupMu sync.Mutex
 	h       *handles // nil after the stream was found missing: the next call sets it up again
 
@@ -398,6 +402,7 @@ func (q *Queue) Close() error {
 	q.mu.Unlock()
 	q.cancel()
 	q.wg.Wait()
+	q.closeInboxes()
 	q.waitAcks(context.Background())
 	return nil
 }
@@ -679,39 +684,98 @@ func (q *Queue) fetchOnce(ctx context.Context, wait bool) (item, bool, error) {
 const noWaitTimeout = time.Second
 
 // pullOne sends the pull request body for one item and returns its answer, nil when none came
-// within timeout. The answer comes on a subscription of its own (JetStream delivers a message
-// under its stream subject, so answers cannot be told apart on a shared one) that the server
-// drops after one message; messages go straight into a channel, with no goroutine.
+// within timeout. The answer comes on an inbox of the Queue's pool, used by one request at a
+// time (JetStream delivers a message under its stream subject, so answers cannot be told
+// apart on a shared subscription): no subscribe or unsubscribe per get, and messages go
+// straight into a channel, with no goroutine. It does not give up before timeout (at most
+// catchUpWait+noWaitTimeout), so that an answer is never dropped here while its item is
+// delivered to this server (it would come back only after the redelivery delay): the caller
+// hands an item it no longer wants on at once.
 func (q *Queue) pullOne(body []byte, timeout time.Duration) (*nats.Msg, error) {
-	nc := q.js.Conn()
-	inbox := nc.NewInbox()
-	ch := make(chan *nats.Msg, 1)
-	sub, err := nc.ChanSubscribe(inbox, ch)
+	ib, err := q.takeInbox()
 	if err != nil {
 		return nil, err
 	}
-	if err := sub.AutoUnsubscribe(1); err != nil {
-		_ = sub.Unsubscribe()
-		return nil, err
-	}
-	if err := nc.PublishRequest(q.next, inbox, body); err != nil {
-		_ = sub.Unsubscribe()
+	if err := q.js.Conn().PublishRequest(q.next, ib.subj, body); err != nil {
+		q.dropInbox(ib)
 		return nil, err
 	}
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
-	case m := <-ch:
+	case m := <-ib.ch:
+		q.putInbox(ib)
 		return m, nil
 	case <-t.C:
 	}
-	_ = sub.Unsubscribe()
-	select { // answered meanwhile
-	case m := <-ch:
-		return m, nil
-	default:
+	return q.dropInbox(ib), nil // an answer may have come meanwhile
+}
+
+// inbox is a subscription pullOne's answers arrive on.
+type inbox struct {
+	subj string
+	sub  *nats.Subscription
+	ch   chan *nats.Msg
+}
+
+// maxInboxes bounds the idle inboxes a Queue keeps (about the number of concurrent gets).
+const maxInboxes = 256
+
+// takeInbox returns an idle inbox of the pool or subscribes a new one.
+func (q *Queue) takeInbox() (*inbox, error) {
+	q.inboxMu.Lock()
+	if n := len(q.inboxes); n > 0 {
+		ib := q.inboxes[n-1]
+		q.inboxes = q.inboxes[:n-1]
+		q.inboxMu.Unlock()
+		return ib, nil
 	}
-	return nil, nil
+	q.inboxMu.Unlock()
+	nc := q.js.Conn()
+	ib := &inbox{subj: nc.NewInbox(), ch: make(chan *nats.Msg, 4)}
+	sub, err := nc.ChanSubscribe(ib.subj, ib.ch)
+	if err != nil {
+		return nil, err
+	}
+	ib.sub = sub
+	return ib, nil
+}
+
+// putInbox returns an inbox whose request was answered to the pool. A request for one item
+// has exactly one answer, so nothing else arrives on it.
+func (q *Queue) putInbox(ib *inbox) {
+	q.inboxMu.Lock()
+	if !q.inboxesClosed && len(q.inboxes) < maxInboxes {
+		q.inboxes = append(q.inboxes, ib)
+		q.inboxMu.Unlock()
+		return
+	}
+	q.inboxMu.Unlock()
+	_ = ib.sub.Unsubscribe()
+}
+
+// dropInbox unsubscribes an inbox whose request may still be answered, and returns the answer
+// that came meanwhile, if any.
+func (q *Queue) dropInbox(ib *inbox) *nats.Msg {
+	_ = ib.sub.Unsubscribe()
+	select {
+	case m := <-ib.ch:
+		return m
+	default:
+		return nil
+	}
+}
+
+// closeInboxes unsubscribes the idle inboxes; the ones in use are unsubscribed when returned.
+func (q *Queue) closeInboxes() {
+	q.inboxMu.Lock()
+	ibs := q.inboxes
+	q.inboxes = nil
+	q.inboxesClosed = true
+	q.inboxMu.Unlock()
+	for _, ib := range ibs {
+		_ = ib.sub.Unsubscribe()
+	}
 }
 
 // The bodies of fetchOnce's pull requests (JetStream's JSApiConsumerGetNextRequest).
