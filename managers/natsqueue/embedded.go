@@ -127,10 +127,12 @@ func drain(nc *nats.Conn) {
 	}
 }
 
-// serverLogger adapts a logrus logger to the NATS server's.
+// serverLogger adapts a logrus logger to the NATS server's. The server's notices (its
+// thirty-line start-up banner, stream restores) are Debug: at Info, `mpgo serve` keeps to one
+// line per event of its own; warnings and errors keep their level.
 type serverLogger struct{ l logrus.FieldLogger }
 
-func (s serverLogger) Noticef(format string, v ...any) { s.l.Infof(format, v...) }
+func (s serverLogger) Noticef(format string, v ...any) { s.l.Debugf(format, v...) }
 func (s serverLogger) Warnf(format string, v ...any)   { s.l.Warnf(format, v...) }
 func (s serverLogger) Fatalf(format string, v ...any)  { s.l.Errorf(format, v...) }
 func (s serverLogger) Errorf(format string, v ...any)  { s.l.Errorf(format, v...) }
