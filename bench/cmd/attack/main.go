@@ -112,7 +112,7 @@ func run(ctx context.Context, o *options) error {
 		case "mpgo":
 			bin := o.mpgoBin
 			if bin == "" {
-				if bin, err = buildMpgo(tmp); err != nil {
+				if bin, err = host.Build(context.Background(), tmp, "mpgo", "./cmd/mpgo"); err != nil {
 					return err
 				}
 			}
@@ -480,15 +480,6 @@ func startServer(ctx context.Context, name string, cmd *exec.Cmd, parse func(str
 		s.stop()
 		return nil, ctx.Err()
 	}
-}
-
-func buildMpgo(tmp string) (string, error) {
-	bin := filepath.Join(tmp, "mpgo")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/mpgo")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/mpgo (run from the repository root): %v\n%s", err, out)
-	}
-	return bin, nil
 }
 
 // probeScript times connect + Queue + put + get on new connections, one

@@ -553,15 +553,9 @@ func buildOnce(tmp, name, pkg string, extra ...string) (string, error) {
 	if b, ok := built[name]; ok {
 		return b, nil
 	}
-	root, err := repoRoot()
+	bin, err := host.Build(context.Background(), tmp, name, pkg, extra...)
 	if err != nil {
 		return "", err
-	}
-	bin := filepath.Join(tmp, name)
-	cmd := exec.Command("go", append(append([]string{"build", "-o", bin}, extra...), pkg)...)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 	}
 	built[name] = bin
 	return bin, nil
@@ -573,24 +567,6 @@ func writeScript(path string) error {
 		return err
 	}
 	return os.WriteFile(path, b, 0o644)
-}
-
-// repoRoot finds the module root (go.mod) from the working directory.
-func repoRoot() (string, error) {
-	d, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		p := filepath.Dir(d)
-		if p == d {
-			return "", errors.New("go.mod not found; run from the repository")
-		}
-		d = p
-	}
 }
 
 // proc is one process of a server.

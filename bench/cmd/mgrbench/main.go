@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -548,46 +546,17 @@ func writeScripts(dir string) error {
 	})
 }
 
-// repoRoot finds the module root (go.mod) from the working directory.
-func repoRoot() (string, error) {
-	d, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		p := filepath.Dir(d)
-		if p == d {
-			return "", errors.New("go.mod not found; run from the repository or pass -mpgo")
-		}
-		d = p
-	}
-}
-
 func mpgoBinary(o *options, tmp string) (string, error) {
 	if o.mpgoBin != "" {
 		return o.mpgoBin, nil
 	}
-	root, err := repoRoot()
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(tmp, "mpgo")
 	tags := o.mpgoTags
 	if o.pprof != "" {
 		tags = strings.Trim(tags+",mpgo_pprof", ",")
 	}
-	args := []string{"build", "-o", bin}
+	var extra []string
 	if tags != "" {
-		args = append(args, "-tags", tags)
+		extra = []string{"-tags", tags}
 	}
-	args = append(args, "./cmd/mpgo")
-	cmd := exec.Command("go", args...)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/mpgo: %v\n%s", err, out)
-	}
-	return bin, nil
+	return host.Build(context.Background(), tmp, "mpgo", "./cmd/mpgo", extra...)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	_ "embed"
 	"encoding/hex"
 	"errors"
@@ -76,7 +77,7 @@ func run(n int, pyVersion, mpgoBin string, servers []string) error {
 			cmd = exec.Command(py, filepath.Join(dir, "cpython_server.py"), "--authkey-hex", hex.EncodeToString(key))
 		case "mpgo":
 			if mpgoBin == "" {
-				if mpgoBin, err = buildMpgo(dir); err != nil {
+				if mpgoBin, err = host.Build(context.Background(), dir, "mpgo", "./cmd/mpgo"); err != nil {
 					return err
 				}
 			}
@@ -229,29 +230,4 @@ func start(cmd *exec.Cmd) (addr string, stop func(), err error) {
 		stop()
 		return "", nil, errors.New("server printed no address within 30s")
 	}
-}
-
-// buildMpgo builds ./cmd/mpgo of the module the working directory is in.
-func buildMpgo(dir string) (string, error) {
-	bin := filepath.Join(dir, "mpgo")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/mpgo")
-	root, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-			break
-		}
-		p := filepath.Dir(root)
-		if p == root {
-			return "", errors.New("go.mod not found: run from the repository or pass -mpgo")
-		}
-		root = p
-	}
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/mpgo: %v\n%s", err, out)
-	}
-	return bin, nil
 }

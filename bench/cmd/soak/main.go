@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mpgo/mpgo/bench/internal/host"
 	"github.com/mpgo/mpgo/managers"
 )
 
@@ -175,7 +176,11 @@ func run(ctx context.Context, o *options, out io.Writer) (*report, error) {
 		return nil, err
 	}
 	fmt.Fprintf(out, "soak: building mpgo\n")
-	bin, err := buildMpgo(ctx, tmp, o.goroutines)
+	var tags []string
+	if o.goroutines { // mpgo_pprof serves runtime figures on $MPGO_PPROF; production builds never contain it
+		tags = []string{"-tags", "mpgo_pprof"}
+	}
+	bin, err := host.Build(ctx, tmp, "mpgo", "./cmd/mpgo", tags...)
 	if err != nil {
 		return nil, err
 	}

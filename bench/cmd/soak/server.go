@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -38,23 +37,6 @@ type server struct {
 	errorLines  []string
 	stderrTail  []string
 	handshakeOK bool
-}
-
-// buildMpgo builds ./cmd/mpgo into dir (with the mpgo_pprof tag when pprof
-// is set, which serves runtime figures on $MPGO_PPROF; production builds
-// never contain it).
-func buildMpgo(ctx context.Context, dir string, pprof bool) (string, error) {
-	bin := filepath.Join(dir, "mpgo")
-	args := []string{"build", "-o", bin}
-	if pprof {
-		args = append(args, "-tags", "mpgo_pprof")
-	}
-	args = append(args, "github.com/mpgo/mpgo/cmd/mpgo")
-	cmd := exec.CommandContext(ctx, "go", args...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return bin, nil
 }
 
 // freeAddr returns a loopback address with a port that was free a moment ago.

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -64,4 +65,41 @@ func VmRSS(pid int) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmRSS in %s", path)
+}
+
+// Build builds the package pkg of this module ("./cmd/mpgo", say) into dir/name with go
+// build, extra arguments (such as "-tags", "mpgo_pprof") before the package, and returns the
+// binary's path. The module root is found from the working directory, so a benchmark runs
+// from anywhere inside the repository.
+func Build(ctx context.Context, dir, name, pkg string, extra ...string) (string, error) {
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, name)
+	args := append(append([]string{"build", "-o", bin}, extra...), pkg)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return bin, nil
+}
+
+// ModuleRoot returns the directory of the go.mod found from the working directory upwards.
+func ModuleRoot() (string, error) {
+	d, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+		p := filepath.Dir(d)
+		if p == d {
+			return "", errors.New("go.mod not found: run from the repository")
+		}
+		d = p
+	}
 }

@@ -2,7 +2,9 @@ package host
 
 import (
 	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -28,5 +30,16 @@ func TestFindPythonPath(t *testing.T) {
 	}
 	if _, err := FindPython("0.0"); err == nil {
 		t.Fatal("python 0.0 found")
+	}
+}
+
+func TestModuleRoot(t *testing.T) {
+	root, err := ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil || !strings.HasPrefix(string(b), "module github.com/mpgo/mpgo\n") {
+		t.Fatalf("%s/go.mod: %.40q, %v", root, b, err)
 	}
 }
