@@ -117,8 +117,6 @@ type item struct {
 // delivered is a message JetStream delivered to this server: a jetstream.Msg from the pull
 // loop, or a rawMsg from a pull for one item (fetchOnce).
 type delivered interface {
-	Data() []byte
-	Headers() nats.Header
 	DoubleAck(ctx context.Context) error
 	Nak() error
 	TermWithReason(reason string) error
@@ -644,8 +642,8 @@ func (q *Queue) undelivered(ctx context.Context) (uint64, error) {
 
 // fetchOnce sends one pull request for one item: a no-wait one, or one waiting up to
 // catchUpWait. A pull request for one item has exactly one answer (the message, or a status
-// saying there is none), so it is a plain request through the connection's shared reply
-// subscription: no subscription per pull (as jetstream's Fetch makes), which would cost a
+// saying there is none), so it is a plain request answered on an inbox of the Queue's pool
+// (pullOne): no subscription per pull (as jetstream's Fetch makes), which would cost a
 // subscribe, an unsubscribe and a goroutine per get.
 func (q *Queue) fetchOnce(ctx context.Context, wait bool) (item, bool, error) {
 	for {
@@ -823,9 +821,7 @@ type rawMsg struct {
 	nc *nats.Conn
 }
 
-func (r rawMsg) Data() []byte         { return r.m.Data }
-func (r rawMsg) Headers() nats.Header { return r.m.Header }
-func (r rawMsg) Nak() error           { return r.nc.Publish(r.m.Reply, []byte("-NAK")) }
+func (r rawMsg) Nak() error { return r.nc.Publish(r.m.Reply, []byte("-NAK")) }
 func (r rawMsg) TermWithReason(reason string) error {
 	return r.nc.Publish(r.m.Reply, []byte("+TERM "+reason))
 }
