@@ -122,28 +122,7 @@ func TestRelay(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			lp, err := c.Create(ctx, "list", nil, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer lp.Close()
-			inner, err := c.Create(ctx, "dict", nil, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer inner.Close()
-			if _, err := lp.Call(ctx, "append", pickle.Tuple{inner}, nil); err != nil {
-				t.Fatal(err)
-			}
-			v, err := lp.Call(ctx, "__getitem__", pickle.Tuple{int64(0)}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, ok := v.(*managers.Proxy)
-			if !ok {
-				t.Fatalf("__getitem__ = %#v, want a proxy", v)
-			}
-			defer p.Close()
+			p := nestedProxy(t, ctx, c, "dict")
 			// The '#PROXY' reply names the relay as the client reached it.
 			_, port, _ := net.SplitHostPort(addr)
 			if got := pickle.Repr(p.Token().Address); got != "('127.0.0.1', "+port+")" {
@@ -156,6 +135,36 @@ func TestRelay(t *testing.T) {
 			}
 		})
 	}
+}
+
+// nestedProxy returns what a list's __getitem__ answers for a proxy (of a new innerType) the
+// list holds: a '#PROXY' reply, whose token names the address the client reached the server at.
+// Everything it creates is released when the test ends.
+func nestedProxy(t *testing.T, ctx context.Context, c *managers.Client, innerType string) *managers.Proxy {
+	t.Helper()
+	lp, err := c.Create(ctx, "list", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lp.Close() })
+	inner, err := c.Create(ctx, innerType, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inner.Close() })
+	if _, err := lp.Call(ctx, "append", pickle.Tuple{inner}, nil); err != nil {
+		t.Fatal(err)
+	}
+	v, err := lp.Call(ctx, "__getitem__", pickle.Tuple{int64(0)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := v.(*managers.Proxy)
+	if !ok {
+		t.Fatalf("__getitem__ = %#v, want a proxy", v)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
 }
 
 // TestRelaySessionLoss: when the link dies mid-call, the relay closes the client's connection
@@ -281,28 +290,7 @@ func TestRelayUnixSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	lp, err := c.Create(ctx, "list", nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lp.Close()
-	inner, err := c.Create(ctx, "list", nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer inner.Close()
-	if _, err := lp.Call(ctx, "append", pickle.Tuple{inner}, nil); err != nil {
-		t.Fatal(err)
-	}
-	v, err := lp.Call(ctx, "__getitem__", pickle.Tuple{int64(0)}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, ok := v.(*managers.Proxy)
-	if !ok {
-		t.Fatalf("__getitem__ = %#v, want a proxy", v)
-	}
-	defer p.Close()
+	p := nestedProxy(t, ctx, c, "list")
 	if got, ok := p.Token().Address.(string); !ok || got != path {
 		t.Errorf("#PROXY address = %s, want the relay's path %q", pickle.Repr(p.Token().Address), path)
 	}
