@@ -118,29 +118,8 @@ func (p *mpgoServe) pyArgs(mode string, extra ...string) []string {
 	return append(append(tcpArgs(p.addr), "--authkey-hex", hexKey(durableKey), mode), extra...)
 }
 
-var (
-	natsnodeOnce sync.Once
-	natsnodePath string
-	natsnodeErr  error
-)
-
 // natsnodeBinary builds internal/natstest/cmd/natsnode once per test binary.
-func natsnodeBinary(t testing.TB) string {
-	t.Helper()
-	mpgoBinary(t) // creates mpgoDir, removed by TestMain
-	natsnodeOnce.Do(func() {
-		natsnodePath = filepath.Join(mpgoDir, "natsnode")
-		cmd := exec.Command("go", "build", "-o", natsnodePath, "./internal/natstest/cmd/natsnode")
-		cmd.Dir = repoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			natsnodeErr = fmt.Errorf("go build natsnode: %v\n%s", err, out)
-		}
-	})
-	if natsnodeErr != nil {
-		t.Fatal(natsnodeErr)
-	}
-	return natsnodePath
-}
+func natsnodeBinary(t testing.TB) string { return goBinary(t, "./internal/natstest/cmd/natsnode") }
 
 // natsNode is a JetStream server in a process of its own (natsnode), so that it can be killed.
 type natsNode struct {

@@ -329,32 +329,47 @@ func (p *pyProc) Wait(timeout time.Duration) {
 func (p *pyProc) Stderr() string { return p.stderr.String() }
 
 var (
-	mpgoOnce sync.Once
-	mpgoPath string
-	mpgoErr  error
-	mpgoDir  string
+	binMu   sync.Mutex
+	binDir  string                // where goBinary builds; removed by TestMain
+	binDone = map[string]*built{} // by package
 )
 
-// mpgoBinary builds cmd/mpgo once per test binary and returns its path.
-func mpgoBinary(t testing.TB) string {
-	t.Helper()
-	mpgoOnce.Do(func() {
-		mpgoDir, mpgoErr = os.MkdirTemp("", "mpgo-compat-bin-")
-		if mpgoErr != nil {
-			return
-		}
-		mpgoPath = filepath.Join(mpgoDir, "mpgo")
-		cmd := exec.Command("go", "build", "-o", mpgoPath, "./cmd/mpgo")
-		cmd.Dir = repoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			mpgoErr = fmt.Errorf("go build ./cmd/mpgo: %v\n%s", err, out)
-		}
-	})
-	if mpgoErr != nil {
-		t.Fatal(mpgoErr)
-	}
-	return mpgoPath
+// built is the outcome of one goBinary build.
+type built struct {
+	path string
+	err  error
 }
+
+// goBinary builds the module's package pkg (as "./cmd/mpgo") once per test binary, into a
+// temporary directory TestMain removes, and returns the binary's path.
+func goBinary(t testing.TB, pkg string) string {
+	t.Helper()
+	binMu.Lock()
+	defer binMu.Unlock()
+	b := binDone[pkg]
+	if b == nil {
+		b = &built{}
+		binDone[pkg] = b
+		if binDir == "" {
+			binDir, b.err = os.MkdirTemp("", "mpgo-compat-bin-")
+		}
+		if b.err == nil {
+			b.path = filepath.Join(binDir, filepath.Base(pkg))
+			cmd := exec.Command("go", "build", "-o", b.path, pkg)
+			cmd.Dir = repoRoot()
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.err = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+			}
+		}
+	}
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
+}
+
+// mpgoBinary builds cmd/mpgo once per test binary and returns its path.
+func mpgoBinary(t testing.TB) string { return goBinary(t, "./cmd/mpgo") }
 
 // hexKey renders an authkey for a fixture's --authkey-hex argument.
 func hexKey(key []byte) string { return fmt.Sprintf("%x", key) }
@@ -386,8 +401,8 @@ func TestMain(m *testing.M) {
 		_ = f.Value.Set(compatTimeout.String())
 	}
 	code := m.Run()
-	if mpgoDir != "" {
-		os.RemoveAll(mpgoDir)
+	if binDir != "" {
+		os.RemoveAll(binDir)
 	}
 	os.Exit(code)
 }
